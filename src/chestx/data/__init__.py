@@ -1,0 +1,34 @@
+"""Datasets: the NIH ChestX-ray14 reader, image files, splits, statistics, synthetic phantoms.
+
+Names are loaded on first use, so ``import chestx.data`` stays light and never pulls in the
+DICOM, ingest or cache modules (other stages own them) before they are needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "read_gray": "images",
+    "to_tensor": "images",
+    "DATA_ENTRY_COLUMNS": "nih",
+    "NIHDataset": "nih",
+    "find_images": "nih",
+    "read_bbox_list": "nih",
+    "read_data_entry": "nih",
+    "read_split_list": "nih",
+    "load_split": "splits",
+    "make_split": "splits",
+    "dataset_stats": "stats",
+    "PLANTED_FINDINGS": "synth",
+    "synthesize": "synth",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        module = importlib.import_module(f"chestx.data.{_EXPORTS[name]}")
+        return getattr(module, name)
+    raise AttributeError(f"module 'chestx.data' has no attribute {name!r}")

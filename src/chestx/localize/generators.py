@@ -1,0 +1,183 @@
+"""Box generators: one class heatmap ``(S, S)`` -> boxes in stored-image pixels.
+
+A registry maps a name to a generator class; :func:`build_generator` makes one with explicit
+parameters and :func:`heatmap_to_boxes` is the one-call form.
+
+- ``paper`` (:class:`ThresholdBoxGenerator`): Wang et al. 2017, §3.2 — upsample the heatmap to
+  the image, scale it to [0, 255], threshold at 60 and at 180 separately and box every
+  connected region of each binary map (so one blob gives 2 nested boxes).
+- ``peak`` (:class:`PeakBoxGenerator`): a region grown from each local peak — the connected
+  pixels at or above ``level`` times that peak's heat — boxed once, peaks already covered by a
+  stronger peak's region suppressed (non-maximum suppression), at most ``max_boxes`` boxes.
+  Its threshold follows each peak instead of being fixed, so a blob gets one box that hugs
+  its half-maximum extent rather than a loose 60-level box plus a nested 180-level one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+from scipy import ndimage
+
+from chestx.localize.boxes import Box
+from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap, work_shape
+
+
+class BoxGenerator(Protocol):
+    """Anything called as ``generator(heatmap (S, S), image_size (H, W), finding)``."""
+
+    def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
+                 finding: str = "") -> list[Box]: ...
+
+
+GENERATORS: dict[str, type] = {}
+#: The generator chestx uses unless told otherwise (the better one; ``paper`` stays available).
+DEFAULT_METHOD = "peak"
+
+
+def register_generator(name: str) -> Callable[[type], type]:
+    """Class decorator: make a generator available under ``name``."""
+    def add(cls: type) -> type:
+        GENERATORS[name] = cls
+        return cls
+    return add
+
+
+def build_generator(method: str = "paper", **params) -> BoxGenerator:
+    """The generator registered as ``method`` with ``params`` (unknown names: ValueError)."""
+    if method not in GENERATORS:
+        raise ValueError(f"unknown box method {method!r} (choose from {', '.join(GENERATORS)})")
+    return GENERATORS[method](**params)
+
+
+def heatmap_to_boxes(heatmap: np.ndarray, image_size: tuple[int, int], method: str = "paper",
+                     finding: str = "", **params) -> list[Box]:
+    """Boxes of one class heatmap ``(S, S)`` for an image of ``image_size = (H, W)`` pixels."""
+    return build_generator(method, **params)(heatmap, image_size, finding)
+
+
+def _scaled_map(heatmap: np.ndarray, image_size: tuple[int, int],
+                work_size: int | None) -> tuple[np.ndarray, float, float]:
+    """Upsample + scale to [0, 255] -> ``(map (h, w), image px per map px along y, along x)``."""
+    shape = work_shape(image_size, work_size)
+    scaled = normalize_heatmap(upsample_heatmap(heatmap, shape))
+    return scaled, image_size[0] / shape[0], image_size[1] / shape[1]
+
+
+def _box(rows: slice, cols: slice, sy: float, sx: float, score: float, finding: str) -> Box:
+    """A region's bounding slices on the work map -> :class:`Box` in image pixels."""
+    return Box(x=cols.start * sx, y=rows.start * sy, w=(cols.stop - cols.start) * sx,
+               h=(rows.stop - rows.start) * sy, score=min(float(score), 1.0), finding=finding)
+
+
+@register_generator("paper")
+@dataclass
+class ThresholdBoxGenerator:
+    """The paper's generator: fixed thresholds on the [0, 255]-scaled heatmap.
+
+    Parameters
+    ----------
+    thresholds : levels in [0, 255]; each gives its own binary map ``heat >= t`` (paper: 60, 180).
+    min_area : regions smaller than this many stored-image pixels are dropped (paper: none).
+    score : ``"peak"`` (max heat in the region) or ``"mean"``, divided by 255.
+    work_size : longest side the heatmap is upsampled to before thresholding; ``None`` (paper)
+        upsamples to the full image size. Boxes are always returned in image pixels.
+    connectivity : 1 (4-neighbours) or 2 (8-neighbours) for connected regions.
+    """
+
+    thresholds: tuple[float, ...] = (60.0, 180.0)
+    min_area: float = 0.0
+    score: str = "peak"
+    work_size: int | None = None
+    connectivity: int = 2
+
+    def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
+                 finding: str = "") -> list[Box]:
+        scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size)
+        structure = ndimage.generate_binary_structure(2, self.connectivity)
+        boxes = []
+        for threshold in self.thresholds:
+            labels, count = ndimage.label(scaled >= threshold, structure=structure)
+            if count == 0:
+                continue
+            index = np.arange(1, count + 1)
+            reduce = ndimage.maximum if self.score == "peak" else ndimage.mean
+            scores = np.asarray(reduce(scaled, labels, index)) / 255.0
+            for (rows, cols), score in zip(ndimage.find_objects(labels), scores, strict=True):
+                box = _box(rows, cols, sy, sx, score, finding)
+                if box.area >= self.min_area:
+                    boxes.append(box)
+        return boxes
+
+
+def heatmap_peaks(heatmap: np.ndarray, min_peak: float) -> list[tuple[int, int]]:
+    """Local maxima (3x3) of ``heatmap (S, S)`` whose min-max scaled height is >= ``min_peak``.
+
+    Returns ``(row, col)`` cells, highest first.
+    """
+    heatmap = np.asarray(heatmap, dtype=np.float32)
+    scaled = normalize_heatmap(heatmap, top=1.0)
+    is_peak = ndimage.maximum_filter(heatmap, size=3, mode="nearest") == heatmap
+    rows, cols = np.nonzero(is_peak & (scaled >= min_peak) & (scaled > 0))
+    order = np.argsort(-heatmap[rows, cols], kind="stable")
+    return [(int(rows[i]), int(cols[i])) for i in order]
+
+
+@register_generator("peak")
+@dataclass
+class PeakBoxGenerator:
+    """Boxes grown from the heatmap's peaks, with non-maximum suppression.
+
+    For each local maximum of the ``(S, S)`` heatmap (highest first) whose scaled height is at
+    least ``min_peak`` (0..1 of the map's range), the region is the connected set of upsampled
+    pixels with heat >= ``level`` times the heat at that peak (heat scaled to [0, 1]); its box
+    is kept unless the region contains a peak already boxed. At most ``max_boxes`` boxes; the
+    score is the peak's scaled height.
+
+    Parameters
+    ----------
+    level : fraction of the peak height that bounds its region (0.5: half maximum).
+    min_peak : weakest peak, as a fraction of the heatmap's range, that may start a box.
+    max_boxes : most boxes per heatmap.
+    min_area : boxes smaller than this many stored-image pixels are dropped.
+    work_size : longest side the heatmap is upsampled to (``None``: the full image size).
+        Box edges are quantized to ``image / work_size`` pixels (4 px for 1024 at 256).
+    """
+
+    level: float = 0.5
+    min_peak: float = 0.5
+    max_boxes: int = 3
+    min_area: float = 0.0
+    work_size: int | None = 256
+
+    def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
+                 finding: str = "") -> list[Box]:
+        heatmap = np.asarray(heatmap, dtype=np.float32)
+        scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size)
+        cell_h = scaled.shape[0] / heatmap.shape[0]
+        cell_w = scaled.shape[1] / heatmap.shape[1]
+        structure = ndimage.generate_binary_structure(2, 2)
+        boxes: list[Box] = []
+        seeds: list[tuple[int, int]] = []
+        for row, col in heatmap_peaks(heatmap, self.min_peak):
+            if len(boxes) >= self.max_boxes:
+                break
+            # the centre of the peak cell on the work map: where the upsampled peak lies
+            seed = (min(int((row + 0.5) * cell_h), scaled.shape[0] - 1),
+                    min(int((col + 0.5) * cell_w), scaled.shape[1] - 1))
+            height = scaled[seed]
+            if height <= 0:
+                continue
+            labels, _ = ndimage.label(scaled >= self.level * height, structure=structure)
+            region = labels[seed]
+            if region == 0 or any(labels[s] == region for s in seeds):
+                continue  # suppressed: a stronger peak already owns this region
+            rows, cols = ndimage.find_objects(labels, max_label=region)[region - 1]
+            box = _box(rows, cols, sy, sx, height / 255.0, finding)
+            seeds.append(seed)
+            if box.area >= self.min_area:
+                boxes.append(box)
+        return boxes

@@ -1,0 +1,22 @@
+"""The paper's unified DCNN (§3.1): backbones, transition, pooling, prediction, losses.
+
+``build_model(...)`` gives a :class:`ChestXNet`, a plain ``nn.Module`` taking
+``(N, 1, H, W)`` images in ``[0, 1]``; ``load_checkpoint(path)`` rebuilds a trained one.
+"""
+
+from chestx.models.backbones import BACKBONES, build_backbone, feature_size
+from chestx.models.checkpoint import (
+    load_checkpoint,
+    load_weights,
+    read_checkpoint,
+    save_checkpoint,
+)
+from chestx.models.losses import LOSS_NAMES, LOSSES, PAPER_NAMES, get_loss
+from chestx.models.net import ChestXNet, Transition, build_model
+from chestx.models.pooling import POOLINGS, GlobalPool, lse_pool
+
+__all__ = [
+    "BACKBONES", "LOSSES", "LOSS_NAMES", "PAPER_NAMES", "POOLINGS", "ChestXNet", "GlobalPool",
+    "Transition", "build_backbone", "build_model", "feature_size", "get_loss", "lse_pool",
+    "load_checkpoint", "load_weights", "read_checkpoint", "save_checkpoint",
+]

