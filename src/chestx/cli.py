@@ -8,6 +8,7 @@ one line and exits with status 2.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import typer
 
@@ -39,15 +40,150 @@ def _root(
 
 
 # ---------------------------------------------------------------- data (issue: foundation)
+@app.command("synth")
+def synth_command(
+    out: Path = typer.Argument(..., help="Folder to create (NIH layout)."),
+    n: int = typer.Option(1000, "--n", min=1, help="Number of images."),
+    size: int = typer.Option(256, "--size", min=32, help="Image side in pixels."),
+    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same files)."),
+    workers: int | None = typer.Option(None, "--workers", min=1,
+                                       help="Drawing processes (default: up to 2)."),
+) -> None:
+    """Write synthetic chest phantoms with planted findings in the NIH ChestX-ray14 layout."""
+    from chestx.data.synth import synthesize
+
+    path = synthesize(out, n=n, size=size, seed=seed, workers=workers, progress=True)
+    typer.echo(f"wrote {n} images ({size} px) with Data_Entry_2017.csv, BBox_List_2017.csv "
+               f"and split lists to {path}")
+
+
+@app.command("split")
+def split_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV)."),
+    out: Path = typer.Option(..., "--out", help="Folder for train.txt, val.txt, test.txt."),
+    official: bool = typer.Option(False, "--official",
+                                  help="Test = test_list.txt; train_val split 7:1."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the patient assignment."),
+    ratios: str = typer.Option("0.7,0.1,0.2", "--ratios",
+                               help="Train,val,test shares of images (random mode)."),
+) -> None:
+    """Split a dataset patient-wise into train/val/test lists (from the CSV alone)."""
+    from chestx.data.nih import read_data_entry
+    from chestx.data.splits import make_split, parse_ratios, split_summary, write_split
+
+    entries = read_data_entry(data)
+    root = data if data.is_dir() else data.parent
+    split = make_split(entries, mode="official" if official else "random", seed=seed,
+                       ratios=parse_ratios(ratios), root=root)
+    write_split(split, out)
+    summary = split_summary(split, entries)
+    for part, row in summary.iterrows():
+        typer.echo(f"{part:<6}{int(row['images']):>9,} images ({row['share']:6.1%})"
+                   f"{int(row['patients']):>8,} patients")
+    typer.echo(f"wrote {out}/train.txt, val.txt, test.txt")
+
+
+@app.command("stats")
+def stats_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plot: Path | None = typer.Option(None, "--plot", help="Also draw the co-occurrence "
+                                     "matrix to this PNG."),
+) -> None:
+    """Label statistics as in the paper's Table 16 (count and overlap per finding)."""
+    import json
+
+    from chestx.data.nih import read_data_entry
+    from chestx.data.stats import dataset_stats, format_table, plot_cooccurrence
+
+    entries = read_data_entry(data)
+    stats = dataset_stats(entries)
+    typer.echo(json.dumps(stats, indent=2) if as_json else format_table(stats))
+    if plot is not None:
+        plot_cooccurrence(entries, plot)
+        typer.echo(f"wrote {plot}", err=as_json)
+
+
 # -------------------------------------------------------------- reports (issue: labeler)
+@app.command("label")
+def label_cmd(
+    input: Path = typer.Argument(..., help="CSV with columns report_id,text, or a folder of "
+                                           ".txt reports (report_id = file stem)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Labels CSV to write."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Parser processes."),
+    evidence: Path | None = typer.Option(None, "--evidence",
+                                         help="Also write one JSON line per mention."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Label radiology reports with the 14 findings (1/0/-1/blank), Normal, Finding Labels."""
+    from chestx.reports.batch import label_file
+
+    summary = label_file(input, output, workers=workers, evidence=evidence,
+                         progress=not quiet)
+    for problem in summary.problems:
+        typer.echo(f"warning: blank labels for {problem}", err=True)
+    typer.echo(f"labeled {summary.reports} reports -> {output}"
+               + (f" ({len(summary.problems)} unreadable, left blank)" if summary.problems
+                  else ""))
+
+
+@app.command("label-eval")
+def label_eval_cmd(
+    gold: Path = typer.Argument(..., help="Gold CSV with report_id,gold (as openi_dev.csv)."),
+    pred: Path = typer.Argument(..., help="Labels CSV written by `chestx label`."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+    uncertain_positive: bool = typer.Option(False, "--uncertain-positive",
+                                            help="Count uncertain (-1) as positive."),
+) -> None:
+    """Precision / recall / F1 per finding and micro totals (paper Tables 2 and 18)."""
+    import json
+
+    from chestx.reports.evaluate import evaluate_files, format_tables
+
+    result = evaluate_files(gold, pred, uncertain_positive=uncertain_positive)
+    typer.echo(json.dumps(result, indent=2) if as_json else format_tables(result))
+
+
 # ------------------------------------------------------------- models (issue: training)
 # ---------------------------------------------------------- localize (issue: localization)
+@app.command("localize")
+def localize_command(
+    images: list[Path] = typer.Argument(..., help="Image files: PNG, JPEG or DICOM."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained run's best.pt."),
+    out: Path = typer.Option(..., "--out", help="Folder for overlays, boxes.csv, "
+                             "probabilities.csv."),
+    threshold: float = typer.Option(0.5, "--threshold", help="Draw and box the findings "
+                                    "with at least this probability."),
+    method: str = typer.Option("peak", "--method", help="Box generator: peak (chestx) or "
+                               "paper (thresholds 60 and 180)."),
+    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv: draw ground "
+                                   "truth blue, hits green, false positives red."),
+    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images per forward pass."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Heatmaps and boxes per image, drawn like the paper (Tables 8-15)."""
+    from chestx.localize import GENERATORS
+    from chestx.localize.files import localize_files
+    from chestx.models import load_checkpoint
+
+    if method not in GENERATORS:
+        raise ChestxError(f"--method {method!r}: choose from {', '.join(GENERATORS)}")
+    model = load_checkpoint(checkpoint)
+    report = localize_files(model, images, out, threshold, method, gt, batch_size, not quiet)
+    for problem in report.skipped:
+        typer.echo(f"skipped: {problem}", err=True)
+    if not report.n_images:
+        raise ChestxError(f"{images[0]}: no image could be read")
+    typer.echo(f"localized {report.n_images} image(s); wrote {len(report.written)} files "
+               f"to {out}")
+
+
 @app.command("eval-boxes")
 def eval_boxes(
-    pred: str = typer.Option(..., "--pred", help="PRED.csv: Image Index,Finding Label,x,y,w,h"
+    pred: Path = typer.Option(..., "--pred", help="PRED.csv: Image Index,Finding Label,x,y,w,h"
                              "[,score] in pixels of the stored (1024-px) images."),
-    gt: str = typer.Option(..., "--gt", help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz)."),
-    out: str = typer.Option(..., "--out", help="Folder for localization.csv."),
+    gt: Path = typer.Option(..., "--gt", help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz)."),
+    out: Path = typer.Option(..., "--out", help="Folder for localization.csv."),
 ) -> None:
     """Score boxes like the paper: Acc and AFP per finding over the IoBB and IoU grids."""
     from chestx.evaluate.localization import evaluate_box_files, format_table
@@ -100,18 +236,23 @@ def predict_command(
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per forward pass."),
     box_method: str = typer.Option(None, "--box-method",
                                    help="Heatmap-to-box method (default: localize's default)."),
+    resume: bool = typer.Option(False, "--resume",
+                                help="Keep what --out already holds; predict only the rest."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Probabilities per finding and boxes for the positive ones; skips unreadable files.
 
-    Exit status 0 when at least one image was predicted (skipped files are listed on stderr),
-    2 when none could be.
+    With --out: predictions.csv, boxes.csv and overlays/ (atomic; saved every 500 images and
+    on Ctrl+C, so --resume continues a stopped run). Exit status 0 when at least one image
+    was predicted (skipped files are listed on stderr), 2 when none could be.
     """
     from chestx.predict import Predictor, predict_paths, predictions_json, summary_line
 
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size)
-    run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet)
+    if resume and not out:
+        raise ChestxError("--resume needs --out (the folder of the run to continue)")
+    run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     if as_json:
@@ -120,6 +261,7 @@ def predict_command(
         for prediction in run.predictions:
             typer.echo(summary_line(prediction))
     typer.echo(f"{len(run.predictions)} images predicted, {len(run.skipped)} skipped"
+               + (f", {run.resumed} done before" if resume else "")
                + (f"; wrote {out}/predictions.csv, boxes.csv, overlays/" if out else ""),
                err=as_json)
 

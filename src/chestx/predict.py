@@ -14,9 +14,11 @@ are in pixels of the image as stored.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import os
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +47,9 @@ class Prediction:
 
     ``probabilities`` has shape ``(C,)`` in ``classes`` order; ``heatmaps`` has shape
     ``(C, S, S)`` (the network's class activation maps, before upsampling, covering the whole
-    image); ``boxes`` are :class:`chestx.localize.Box` (``finding`` names the class) in pixels
-    of the image as stored (``image_size = (H, W)``, top-left origin).
+    image; ``None`` once dropped to save memory); ``boxes`` are :class:`chestx.localize.Box`
+    (``finding`` names the class) in pixels of the image as stored (``image_size = (H, W)``,
+    top-left origin).
     """
 
     image: str
@@ -54,7 +57,7 @@ class Prediction:
     image_size: tuple[int, int]
     classes: tuple[str, ...]
     probabilities: np.ndarray
-    heatmaps: np.ndarray
+    heatmaps: np.ndarray | None
     boxes: tuple[Box, ...] = ()
     threshold: float = DEFAULT_THRESHOLD
 
@@ -77,6 +80,8 @@ class Prediction:
             "height": height,
             "threshold": self.threshold,
             "positive": self.positives,
+            "probabilities": {name: float(v) for name, v in zip(self.classes,
+                                                                self.probabilities, strict=True)},
             "findings": [
                 {
                     "name": name,
@@ -246,72 +251,122 @@ def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem
     return written
 
 
-def write_predictions_csv(predictions: Sequence[Prediction], path: Path) -> None:
-    """``Image Index, Path, Finding Labels, <one probability column per class>`` (atomic)."""
-    if not predictions:
-        return
-    classes = predictions[0].classes
-    with atomic_open(path, "w") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["Image Index", "Path", "Finding Labels", *classes])
-        for p in predictions:
-            writer.writerow([p.image, p.source, "|".join(p.positives) or "No Finding",
-                             *(f"{v:.6f}" for v in p.probabilities)])
+class PredictionTables:
+    """The rows of ``predictions.csv`` and ``boxes.csv`` in ``out``, written atomically.
 
+    ``predictions.csv``: ``Image Index, Path, Finding Labels, <one probability column per
+    class>``; ``boxes.csv``: ``Image Index, Finding Label, x, y, w, h, score`` (pixels of the
+    image as stored). :meth:`resume` re-reads them so that a stopped run skips what it did.
+    """
 
-def write_boxes_csv(predictions: Sequence[Prediction], path: Path) -> None:
-    """Boxes in the project's CSV layout ``Image Index,Finding Label,x,y,w,h,score`` (atomic)."""
-    with atomic_open(path, "w") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(BOX_COLUMNS)
-        for p in predictions:
-            for b in p.boxes:
-                writer.writerow([p.image, b.finding, f"{b.x:.1f}", f"{b.y:.1f}", f"{b.w:.1f}",
-                                 f"{b.h:.1f}", f"{b.score:.4f}"])
+    def __init__(self, out: Path, classes: Sequence[str]) -> None:
+        self.out = Path(out)
+        self.header = ["Image Index", "Path", "Finding Labels", *classes]
+        self.rows: list[list[str]] = []
+        self.box_rows: list[list[str]] = []
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.out / "predictions.csv", self.out / "boxes.csv"]
+
+    @classmethod
+    def resume(cls, out: Path, classes: Sequence[str]) -> PredictionTables:
+        """The tables already in ``out`` (empty when there are none)."""
+        tables = cls(out, classes)
+        predictions, boxes = tables.paths
+        if not predictions.is_file():
+            return tables
+        with open(predictions, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        if not rows or rows[0] != tables.header:
+            raise ChestxError(f"{predictions}: written for other classes or by another tool; "
+                              "choose another --out to start afresh")
+        tables.rows = rows[1:]
+        if boxes.is_file():
+            with open(boxes, newline="", encoding="utf-8") as handle:
+                tables.box_rows = list(csv.reader(handle))[1:]
+        return tables
+
+    def done(self) -> set[str]:
+        """The ``Path`` of every image already in the table."""
+        return {row[1] for row in self.rows}
+
+    def add(self, p: Prediction) -> None:
+        self.rows.append([p.image, p.source, "|".join(p.positives) or "No Finding",
+                          *(f"{v:.6f}" for v in p.probabilities)])
+        self.box_rows += [[p.image, b.finding, f"{b.x:.1f}", f"{b.y:.1f}", f"{b.w:.1f}",
+                           f"{b.h:.1f}", f"{b.score:.4f}"] for b in p.boxes]
+
+    def write(self) -> None:
+        for path, header, rows in zip(self.paths, [self.header, BOX_COLUMNS],
+                                      [self.rows, self.box_rows], strict=True):
+            with atomic_open(path, "w") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(header)
+                writer.writerows(rows)
 
 
 @dataclass
 class PredictRun:
-    """Outcome of :func:`predict_paths`: predictions in input order and skipped files."""
+    """Outcome of :func:`predict_paths`: this run's predictions in input order, the skipped
+    files as ``(path, reason)``, and how many images an earlier run had done (``resumed``)."""
 
     predictions: list[Prediction]
     skipped: list[tuple[str, str]]
+    resumed: int = 0
     written: list[Path] = field(default_factory=list)
 
 
 def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
-                  out_dir: str | os.PathLike | None = None, progress: bool = True) -> PredictRun:
+                  out_dir: str | os.PathLike | None = None, progress: bool = True,
+                  resume: bool = False, keep_heatmaps: bool = False,
+                  save_every: int = 500) -> PredictRun:
     """Predict every image in ``inputs`` (files or folders); with ``out_dir`` write outputs.
 
-    Outputs (all atomic): ``predictions.csv``, ``boxes.csv`` and ``overlays/<stem>__<Finding>.png``.
-    Unreadable files are skipped and listed in ``skipped`` as ``(path, reason)``; raises
-    :class:`ChestxError` when no input is given or when every input fails.
+    Outputs (all atomic): ``predictions.csv`` and ``boxes.csv`` (see :class:`PredictionTables`;
+    rewritten every ``save_every`` images so that a stopped run can ``resume``) and
+    ``overlays/<stem>__<Finding>.png`` per :func:`overlay_findings` finding. Heatmaps are
+    dropped from the returned predictions unless ``keep_heatmaps`` (a big folder's would not
+    fit in memory). Unreadable files are skipped and listed; raises :class:`ChestxError`
+    when no image is found or when every one fails.
     """
     paths = collect_images(inputs)
     if not paths:
         raise ChestxError(f"no images found in {', '.join(map(str, inputs))} "
                           f"(looked for {', '.join(IMAGE_SUFFIXES)})")
     out = Path(out_dir) if out_dir is not None else None
-    run = PredictRun(predictions=[], skipped=[])
-    seen_stems: dict[str, int] = {}
-    for item in predictor.iter_files(paths, progress=progress and len(paths) > 1):
-        if item.error is not None:
-            run.skipped.append((str(item.path), item.error))
-            continue
-        run.predictions.append(item.prediction)
-        if out is not None:
-            stem = Path(item.prediction.image).stem
-            seen_stems[stem] = seen_stems.get(stem, 0) + 1
-            if seen_stems[stem] > 1:
-                stem = f"{stem}_{seen_stems[stem]}"
-            run.written += write_overlays(item.prediction, item.gray, out / "overlays", stem)
-    if not run.predictions:
+    tables = None
+    if out is not None:
+        tables = (PredictionTables.resume(out, predictor.classes) if resume
+                  else PredictionTables(out, predictor.classes))
+    done = tables.done() if tables is not None else set()
+    todo = [path for path in paths if str(path) not in done]
+    run = PredictRun(predictions=[], skipped=[], resumed=len(paths) - len(todo))
+    stems = Counter(Path(row[0]).stem for row in tables.rows) if tables else Counter()
+    try:
+        for item in predictor.iter_files(todo, progress=progress and len(todo) > 1):
+            if item.error is not None:
+                run.skipped.append((str(item.path), item.error))
+                continue
+            prediction = item.prediction
+            if tables is not None:
+                stem = Path(prediction.image).stem
+                stems[stem] += 1
+                stem = stem if stems[stem] == 1 else f"{stem}_{stems[stem]}"
+                run.written += write_overlays(prediction, item.gray, out / "overlays", stem)
+                tables.add(prediction)
+                if len(run.predictions) % save_every == save_every - 1:
+                    tables.write()
+            run.predictions.append(prediction if keep_heatmaps
+                                   else dataclasses.replace(prediction, heatmaps=None))
+    finally:  # also on Ctrl+C: what is done stays done, for --resume
+        if tables is not None and run.predictions:
+            tables.write()
+    if not run.predictions and not run.resumed:
         reasons = "; ".join(reason for _, reason in run.skipped[:3])
         raise ChestxError(f"none of the {len(paths)} inputs could be read ({reasons})")
-    if out is not None:
-        write_predictions_csv(run.predictions, out / "predictions.csv")
-        write_boxes_csv(run.predictions, out / "boxes.csv")
-        run.written += [out / "predictions.csv", out / "boxes.csv"]
+    if tables is not None:
+        run.written += tables.paths
     return run
 
 

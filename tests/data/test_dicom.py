@@ -238,3 +238,38 @@ def test_multi_frame_is_refused(tmp_path):
     ds.save_as(path)
     with pytest.raises(ChestxError, match="multi-frame"):
         read_dicom_gray(path)
+
+
+def _pydicom_file(name: str) -> Path:
+    """A test file bundled with pydicom (no download); skips when this pydicom lacks it."""
+    from pydicom.data import get_testdata_file
+
+    try:
+        path = get_testdata_file(name, download=False)
+    except Exception:  # any failure to locate it means: not bundled here
+        path = None
+    if path is None:
+        pytest.skip(f"{name} is not bundled with this pydicom")
+    return Path(path)
+
+
+@pytest.mark.parametrize("name", ["MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
+                                  "MR_small_jpeg_ls_lossless.dcm", "MR_small_bigendian.dcm",
+                                  "MR_small_implicit.dcm"])
+def test_pydicom_lossless_variants_match_the_uncompressed_file(name):
+    reference = read_dicom_gray(_pydicom_file("MR_small.dcm"))
+    assert reference.shape == (64, 64) and reference.std() > 10
+    np.testing.assert_array_equal(read_dicom_gray(_pydicom_file(name)), reference)
+
+
+def test_pydicom_12bit_jpeg_extended_decodes():
+    gray = read_dicom_gray(_pydicom_file("JPGExtended.dcm"))
+    ds = pydicom.dcmread(_pydicom_file("JPGExtended.dcm"))
+    assert gray.shape == (ds.Rows, ds.Columns) and gray.dtype == np.uint8 and gray.std() > 10
+
+
+def test_rgb_secondary_capture_becomes_luma():
+    path = _pydicom_file("SC_rgb_small_odd.dcm")
+    rgb = pydicom.dcmread(path).pixel_array.astype(np.float64)
+    luma = np.rint(rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114)
+    np.testing.assert_array_equal(read_dicom_gray(path), luma.astype(np.uint8))

@@ -331,7 +331,7 @@ def test_unknown_views_policy_and_non_chest(tmp_path):
     ({"SeriesDescription": "PA AND LAT", "ProtocolName": "CHEST LAT"}, "LATERAL"),
     ({"StudyDescription": "XR CHEST 2 VIEWS PA AND LATERAL"}, ""),
     ({"SeriesDescription": "PAIN CAPTURE"}, ""),  # "PA" only as a whole word
-    ({"ViewPosition": "XYZ"}, "OTHER"),
+    ({"ViewPosition": "XYZ"}, ""),  # unrecognised: the unknown-view policy decides
 ])
 def test_view_heuristic(header, view):
     assert view_of(header)[0] == view
@@ -368,3 +368,49 @@ def test_sample_script_folder(tmp_path):
     summary = ingest(tmp_path / "s" / "dicom", tmp_path / "out", size=32, progress=False)
     assert summary.added == len(kinds["frontal"])
     assert summary.errors == len(kinds["lateral"]) + len(kinds["broken"])
+
+
+def test_out_folder_inside_the_dicom_folder_is_not_walked(tmp_path):
+    root = tmp_path / "in"
+    write_dicom(root / "a.dcm", np.zeros((16, 16), np.uint16), window=(1, 2))
+    first = ingest(root, root / "dataset", size=16, progress=False)
+    second = ingest(root, root / "dataset", size=16, progress=False)
+    assert (first.scanned, first.added, first.errors) == (1, 1, 0)
+    assert (second.scanned, second.added, second.already, second.errors) == (1, 0, 1, 0)
+
+
+def test_unknown_age_and_spacing_are_zero_and_still_load(tmp_path):
+    nih = pytest.importorskip("chestx.data.nih")
+    root = tmp_path / "in"
+    write_dicom(root / "a.dcm", np.zeros((16, 16), np.uint16), patient_age="", spacing=None)
+    ingest(root, tmp_path / "out", size=16, progress=False)
+    [entry] = rows(tmp_path / "out" / "Data_Entry_2017.csv")
+    assert [entry[k] for k in ("Patient Age", "OriginalImagePixelSpacing[x", "y]")] == \
+        ["0", "0", "0"]
+    assert len(nih.read_data_entry(tmp_path / "out")) == 1
+
+
+def test_official_split_lists_are_patient_wise_and_stable(tmp_path):
+    root = tmp_path / "in"
+    for p in range(30):
+        write_dicom(root / f"{p}.dcm", np.zeros((8, 8), np.uint16), patient_id=f"P{p:02d}",
+                    study_date=f"2020{1 + p % 12:02d}{1 + p:02d}")
+        write_dicom(root / f"{p}b.dcm", np.zeros((8, 8), np.uint16), patient_id=f"P{p:02d}",
+                    study_date="20230101")
+    out = tmp_path / "out"
+    ingest(root, out, size=8, progress=False)
+    test = (out / "test_list.txt").read_text().split("\n")
+    train_val = (out / "train_val_list.txt").read_text().split("\n")
+    assert sorted(test + train_val) == sorted(r["Image Index"]
+                                              for r in rows(out / "Data_Entry_2017.csv"))
+    assert not {t[:8] for t in test} & {t[:8] for t in train_val}  # patient-wise
+    assert 2 <= len({t[:8] for t in test}) <= 12  # ~20% of 30 patients
+    write_dicom(root / "new.dcm", np.zeros((8, 8), np.uint16), patient_id="P99")
+    ingest(root, out, size=8, progress=False)
+    test_after = (out / "test_list.txt").read_text().split("\n")
+    assert set(test) <= set(test_after)  # nothing moves when images are added
+    nih = pytest.importorskip("chestx.data.nih")
+    assert nih.read_split_list(out / "test_list.txt") == test_after
+    splits = pytest.importorskip("chestx.data.splits")
+    parts = splits.make_split(nih.read_data_entry(out), mode="official", root=out)
+    assert sorted(parts["test"]) == sorted(test_after)

@@ -103,9 +103,10 @@ def test_peak_suppresses_a_peak_inside_a_stronger_region():
     ridge = _spikes((3, 3, 1.0), (3, 4, 0.8), (3, 5, 0.9))  # saddle 0.8 above half of 1.0
     boxes = heatmap_to_boxes(ridge, (256, 256), "peak", work_size=None)
     assert len(boxes) == 1
-    # the region spans cells 3..5 (x 96..192); half of 1.0 is reached 0.5 cell beyond them
-    assert boxes[0].x == pytest.approx(96 + 16, abs=2)
-    assert boxes[0].x + boxes[0].w == pytest.approx(192 - 16 + 1.6, abs=3)
+    # cells of 32 px; the region spans the centres 112..176 of cells 3..5, plus where the tent
+    # stays >= 0.5: 0.5 cell left of cell 3 (1.0), 1 - 0.5/0.9 = 0.44 cell right of cell 5
+    assert boxes[0].x == pytest.approx(112 - 16, abs=1)
+    assert boxes[0].x + boxes[0].w == pytest.approx(176 + 0.444 * 32, abs=1.5)
     apart = _spikes((1, 1, 1.0), (6, 6, 0.9))
     assert len(heatmap_to_boxes(apart, (256, 256), "peak")) == 2
     assert len(heatmap_to_boxes(apart, (256, 256), "peak", max_boxes=1)) == 1

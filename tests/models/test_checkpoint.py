@@ -48,7 +48,8 @@ def test_weights_from_torchvision_state_dict(tmp_path):
     model = build_model("resnet18", num_classes=8, image_size=64,
                         weights=str(tmp_path / "resnet18.pth"))
     torch.testing.assert_close(model.backbone.conv1.weight, net.conv1.weight)
-    torch.testing.assert_close(model.backbone.layer4[1].bn2.running_var, net.layer4[1].bn2.running_var)
+    torch.testing.assert_close(model.backbone.layer4[1].bn2.running_var,
+                               net.layer4[1].bn2.running_var)
     with pytest.raises(ChestxError, match="not a torchvision state dict of alexnet"):
         build_model("alexnet", image_size=64, weights=str(tmp_path / "resnet18.pth"))
 

@@ -18,7 +18,10 @@ from chestx.data.images import to_tensor
 from chestx.models import build_model, load_checkpoint, save_checkpoint
 
 IMAGE_SIZE = 64
-METRICS = [{"epoch": 1, "val_mean_auc": 0.55}, {"epoch": 2, "val_mean_auc": 0.61}]
+METRICS = [{"epoch": 1, "val_auc": 0.55, "val_loss": 0.9},
+           {"epoch": 2, "val_auc": 0.52, "val_loss": 0.8}]
+TRAIN_CONFIG = {"data": "/data/nih_demo", "split": "official", "epochs": 2, "seed": 0,
+                "max_train_images": 40, "loss": "wce", "out": "/runs/x", "workers": 2}
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +30,8 @@ def checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = build_model("resnet18", image_size=IMAGE_SIZE)
     path = tmp_path_factory.mktemp("run") / "best.pt"
-    return save_checkpoint(path, model, epoch=2, metrics=METRICS)
+    return save_checkpoint(path, model, epoch=2, metrics=METRICS, train_config=TRAIN_CONFIG,
+                           best_auc=0.55, best_epoch=1)
 
 
 @pytest.fixture(scope="session")

@@ -200,10 +200,13 @@ def read_bbox_list(path: str | os.PathLike) -> pd.DataFrame:
         path = found[0]
     if not path.is_file():
         raise ChestxError(f"{path}: not found")
-    fields = next(csv.reader([_first_line(path)]), [])
+    fields = [f.strip() for f in next(csv.reader([_first_line(path)]), [])]
     if fields[:2] != ["Image Index", "Finding Label"]:
         raise ChestxError(f"{path}: not an NIH BBox file (header {fields[:3]!r})")
-    frame = _read_rows(path, BBOX_COLUMNS, spare=max(len(fields) - len(BBOX_COLUMNS), 1))
+    if fields[2:6] == ["x", "y", "w", "h"]:  # plain form, maybe with a score column
+        frame = _read_rows(path, fields, spare=1)[BBOX_COLUMNS]
+    else:  # NIH's "Bbox [x,y,w,h],,," header
+        frame = _read_rows(path, BBOX_COLUMNS, spare=max(len(fields) - len(BBOX_COLUMNS), 1))
     frame = frame.apply(lambda col: col.str.strip())
     for column in ("x", "y", "w", "h"):
         frame[column] = _to_numbers(path, frame, column, float)

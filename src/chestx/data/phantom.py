@@ -289,7 +289,7 @@ def hyperinflate(anatomy: Anatomy, rng: np.random.Generator) -> Anatomy:
 
 def lose_volume(anatomy: Anatomy, rng: np.random.Generator, side: int) -> Anatomy:
     """Atelectasis volume loss: that hemidiaphragm is pulled up."""
-    return replace(anatomy, raised_side=side, raise_amount=rng.uniform(0.03, 0.05))
+    return replace(anatomy, raised_side=side, raise_amount=rng.uniform(0.04, 0.06))
 
 
 STRUCTURAL: dict[str, Callable[[Anatomy, np.random.Generator], Anatomy]] = {
@@ -387,17 +387,17 @@ def draw_mass(canvas: Canvas, side: int) -> np.ndarray:
     centre = _place(canvas, side, 0.8 * radius, (0.15, 0.8))
     if centre is None:
         return np.zeros_like(canvas.occupied)
-    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.24, 0.32),
+    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.28, 0.36),
                           edge=0.15 * radius, lobulation=0.08)
 
 
 def draw_nodule(canvas: Canvas, side: int) -> np.ndarray:
-    """Nodule: a small, sharp, dense round opacity (under 3 cm: 0.015-0.026 of the width)."""
-    radius = max(canvas.px(canvas.rng.uniform(0.015, 0.026)), 1.5)
+    """Nodule: a small, sharp, dense round opacity (under 3 cm: 0.018-0.028 of the width)."""
+    radius = max(canvas.px(canvas.rng.uniform(0.018, 0.028)), 1.5)
     centre = _place(canvas, side, 1.5 * radius, (0.1, 0.85))
     if centre is None:
         return np.zeros_like(canvas.occupied)
-    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.3, 0.38),
+    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.34, 0.42),
                           edge=1.2, lobulation=0.03)
 
 
@@ -407,7 +407,7 @@ def draw_atelectasis(canvas: Canvas, side: int) -> np.ndarray:
     rng, a = canvas.rng, canvas.anatomy
     rows, cols = _lung_rows(canvas, side)
     width = cols.max() - cols.min()
-    thickness = canvas.px(rng.uniform(0.014, 0.022))
+    thickness = canvas.px(rng.uniform(0.02, 0.03))
     centre = _place(canvas, side, 1.5 * thickness, (0.55, 0.85))
     if centre is None:
         return np.zeros_like(canvas.occupied)
@@ -418,7 +418,7 @@ def draw_atelectasis(canvas: Canvas, side: int) -> np.ndarray:
     s = np.clip(np.abs(along) / (length / 2), 0.0, 1.0)
     local = thickness * np.sqrt(1.0 - s**2)  # lens shaped: thick middle, tapered ends
     band = np.clip((local - np.abs(across)) / 1.2, 0.0, 1.0) * canvas.lungs[side]
-    canvas.attenuation += a.lung_depth * 0.75 * band
+    canvas.attenuation += a.lung_depth * 0.85 * band
     canvas.markings *= 1.0 - band
     return band > 0.3
 
@@ -450,13 +450,13 @@ def draw_infiltration(canvas: Canvas, side: int) -> np.ndarray:
     if centre is None:
         return np.zeros_like(canvas.occupied)
     patches = np.zeros_like(canvas.attenuation)
-    for _ in range(rng.integers(4, 8)):
+    for _ in range(rng.integers(5, 9)):
         px, py = centre + rng.normal(0, 0.55 * spread, size=2)
         sigma = canvas.px(rng.uniform(0.014, 0.024))
         patches += np.exp(-((canvas.X - px) ** 2 + (canvas.Y - py) ** 2) / (2 * sigma**2))
     patches = np.minimum(patches, 1.0) * canvas.lungs[side]
     patches *= 0.75 + 0.25 * canvas.smooth_noise(canvas.px(0.006))
-    canvas.attenuation += 0.16 * patches
+    canvas.attenuation += 0.2 * patches
     return patches > 0.3
 
 
@@ -464,12 +464,12 @@ def draw_pleural_thickening(canvas: Canvas, side: int) -> np.ndarray:
     """Pleural thickening: a smooth white band lining the apex and upper lateral wall."""
     a, rng = canvas.anatomy, canvas.rng
     lung = canvas.lungs[side]
-    thickness = canvas.px(rng.uniform(0.012, 0.02))
+    thickness = canvas.px(rng.uniform(0.018, 0.028))
     depth = ndimage.distance_transform_edt(lung)
     hu, hv = a.hilum(side)
     lateral = side * (canvas.U - hu) > -0.02
     band = np.clip(1.0 - depth / thickness, 0.0, 1.0) * lung * lateral * (canvas.V < hv)
-    canvas.attenuation += a.lung_depth * 0.7 * band
+    canvas.attenuation += a.lung_depth * 0.8 * band
     canvas.markings *= 1.0 - band
     return band > 0.3
 
@@ -479,12 +479,12 @@ def draw_hernia(canvas: Canvas, side: int) -> np.ndarray:
     and a flat air-fluid level, seen through the heart shadow."""
     a, rng = canvas.anatomy, canvas.rng
     hu, hv, hrx, hry = a.heart()
-    radius = rng.uniform(0.05, 0.07)
+    radius = rng.uniform(0.055, 0.075)
     cu, cv = a.cx + rng.uniform(-0.01, 0.03), hv + 0.35 * hry
     disc = (canvas.U - cu) ** 2 + (canvas.V - cv) ** 2 < radius**2
     gas = disc & (canvas.V < cv - rng.uniform(0.0, 0.3) * radius)
     rim = disc & ~ndimage.binary_erosion(disc, iterations=max(1, canvas.size // 128))
-    canvas.attenuation += 0.06 * disc + 0.08 * rim - 0.3 * gas
+    canvas.attenuation += 0.08 * disc + 0.1 * rim - 0.36 * gas
     return disc
 
 

@@ -148,3 +148,14 @@ def split_summary(split: dict[str, list[str]], entries: pd.DataFrame) -> pd.Data
     rows = [{"part": part, "images": len(ids), "share": len(ids) / total,
              "patients": len({patient_of[i] for i in ids})} for part, ids in split.items()]
     return pd.DataFrame(rows).set_index("part")
+
+
+def parse_ratios(text: str) -> tuple[float, float, float]:
+    """``"0.7,0.1,0.2"`` -> ``(0.7, 0.1, 0.2)``; three non-negative numbers summing to 1."""
+    try:
+        values = tuple(float(part) for part in text.split(","))
+    except ValueError as exc:
+        raise ChestxError(f"--ratios {text!r}: expected three numbers like 0.7,0.1,0.2") from exc
+    if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
+        raise ChestxError(f"--ratios {text!r}: need three non-negative shares summing to 1")
+    return values  # type: ignore[return-value]

@@ -26,7 +26,7 @@ Planted findings (:data:`PLANTED_FINDINGS`), each drawn where a radiologist look
 - Pneumothorax: one lung retracted towards its hilum, leaving an apical-lateral rim of air
   without vessel markings and a thin white pleural line; box = the rim.
 - Mass: a round, slightly lobulated opacity of 0.045-0.075 film widths radius (3-6 cm).
-- Nodule: a small sharp round opacity, 0.015-0.026 film widths radius (under 3 cm).
+- Nodule: a small sharp round opacity, 0.018-0.028 film widths radius (under 3 cm).
 - Atelectasis: a plate-like lens-shaped band in the lower zone plus volume loss (that
   hemidiaphragm raised); box = the band.
 - Consolidation: a large dense airspace opacity reaching the pleura, ill-defined edges, air
@@ -38,8 +38,8 @@ Planted findings (:data:`PLANTED_FINDINGS`), each drawn where a radiologist look
 Pneumonia is not drawn (it is a clinical reading of an opacity); as in NIH reports, a
 quarter of the Consolidation/Infiltration images also carry the label. Edema and Fibrosis
 do not occur. Frequencies follow NIH's ranking with the rare findings boosted so that each
-planted finding has enough positives to learn from in 1000 images: about 45 % No Finding,
-each planted finding 5-16 % of images (see :data:`FINDING_RATES`). Each finding is planted
+planted finding has enough positives to learn from in 1000 images: about 40 % No Finding,
+each planted finding 5-14 % of images (see :data:`FINDING_RATES`). Each finding is planted
 once per image, on one side.
 """
 
@@ -73,9 +73,9 @@ PLANTED_FINDINGS: tuple[str, ...] = (
 BOXED_FINDINGS: tuple[str, ...] = tuple(f for f in PAPER_8 if f in PLANTED_FINDINGS)
 #: Chance of each finding in an image that is not "No Finding" (drawn independently).
 FINDING_RATES: dict[str, float] = {
-    "Infiltration": 0.26, "Effusion": 0.22, "Atelectasis": 0.2, "Nodule": 0.16,
-    "Mass": 0.15, "Pneumothorax": 0.15, "Cardiomegaly": 0.15, "Consolidation": 0.13,
-    "Pleural_Thickening": 0.13, "Emphysema": 0.13, "Hernia": 0.09,
+    "Infiltration": 0.2, "Effusion": 0.17, "Atelectasis": 0.15, "Nodule": 0.12,
+    "Mass": 0.11, "Pneumothorax": 0.11, "Cardiomegaly": 0.1, "Consolidation": 0.09,
+    "Pleural_Thickening": 0.09, "Emphysema": 0.09, "Hernia": 0.07,
 }
 NO_FINDING_RATE = 0.45
 CHRONIC = ("Cardiomegaly", "Emphysema", "Hernia", "Pleural_Thickening")
@@ -110,8 +110,11 @@ class PlannedImage:
 
 
 def _draw_findings(rng: np.random.Generator, previous: dict[str, int]) -> dict[str, int]:
-    """Findings of one image: none with NO_FINDING_RATE, else at least one."""
-    kept = {f: s for f, s in previous.items() if f in CHRONIC and rng.random() < 0.7}
+    """Findings of one image: none with NO_FINDING_RATE, else at least one; chronic findings
+    of the previous follow-up persist half of the time."""
+    kept = {f: s for f, s in previous.items() if f in CHRONIC and rng.random() < 0.5}
+    if kept and rng.random() < 0.6:
+        return kept
     if not kept and rng.random() < NO_FINDING_RATE:
         return {}
     while True:

@@ -202,9 +202,10 @@ def read_pred_boxes(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
-def write_scores(scores: pd.DataFrame, out_dir: str | os.PathLike) -> Path:
-    """Write ``out_dir/localization.csv`` (:data:`RESULT_COLUMNS`) atomically; return its path."""
-    path = Path(out_dir) / "localization.csv"
+def write_scores(scores: pd.DataFrame, out_dir: str | os.PathLike,
+                 name: str = "localization.csv") -> Path:
+    """Write ``out_dir/name`` (:data:`RESULT_COLUMNS`) atomically; return its path."""
+    path = Path(out_dir) / name
     with atomic_path(path) as tmp:
         scores.to_csv(tmp, index=False, float_format="%.6g")
     return path
@@ -225,3 +226,89 @@ def evaluate_box_files(pred_path: str | os.PathLike, gt_path: str | os.PathLike,
     scores = localization_scores(pred, gt)
     write_scores(scores, out_dir)
     return scores
+
+
+def write_boxes(boxes: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a PRED frame (``Image Index,Finding Label,x,y,w,h,score``) atomically."""
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        boxes.to_csv(tmp, index=False, float_format="%.6g")
+    return path
+
+
+def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | os.PathLike,
+                                methods: Sequence[str] | None = None, batch_size: int = 8,
+                                progress: bool = True, echo=print,
+                                image_ids: Sequence[str] | None = None
+                                ) -> dict[str, pd.DataFrame]:
+    """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
+
+    Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
+    default generator, then the paper's), from one forward pass. For the first method writes
+    ``out_dir/boxes.csv`` and ``out_dir/localization.csv``; for each other method
+    ``boxes_<method>.csv`` and ``localization_<method>.csv``. Prints the Table 4 layout of the
+    first method and the IoBB > 0.5 / IoU > 0.3 mean accuracy of every method. Only the
+    ground-truth images among ``image_ids`` (when given) that can be read are used. Returns
+    ``{method: scores}`` (empty when no ground-truth image is left).
+    """
+    from chestx.data.nih import read_bbox_list
+    from chestx.localize.dataset import localize_ground_truth
+    from chestx.localize.generators import DEFAULT_METHOD
+
+    methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper"]))
+    gt = read_bbox_list(root)
+    if image_ids is not None:
+        gt = gt[gt["Image Index"].isin(set(image_ids))]
+    if gt.empty:
+        echo("localization: no ground-truth boxes on the evaluated images; skipped")
+        return {}
+    boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress)
+    for problem in problems.values():
+        echo(f"skipped: {problem}")
+    gt = gt[~gt["Image Index"].isin(set(problems))]  # scored on the images that were read
+    if gt.empty:
+        raise ChestxError(f"{root}: none of the ground-truth images could be read")
+    results = {}
+    for i, method in enumerate(methods):
+        suffix = "" if i == 0 else f"_{method}"
+        write_boxes(boxes[method], Path(out_dir) / f"boxes{suffix}.csv")
+        results[method] = localization_scores(boxes[method], gt)
+        write_scores(results[method], out_dir, f"localization{suffix}.csv")
+    echo(f"localization ({methods[0]} boxes, {gt['Image Index'].nunique()} images, "
+         f"{len(gt)} ground-truth boxes):\n{format_table(results[methods[0]], 'iobb')}")
+    for method, scores in results.items():
+        echo(summary_line(method, scores))
+    return results
+
+
+def summary_line(method: str, scores: pd.DataFrame) -> str:
+    """One line comparing generators: mean Acc/AFP over findings at IoBB > 0.5 and IoU > 0.3."""
+    def mean_afp(measure: str, threshold: float) -> float:
+        rows = scores[(scores["measure"] == measure) & np.isclose(scores["threshold"], threshold)]
+        return float(rows["afp"].mean())
+
+    return (f"{method:>8} boxes: mean Acc IoBB>0.5 {mean_acc(scores, 'iobb', 0.5):.4f} "
+            f"(AFP {mean_afp('iobb', 0.5):.4f}), IoU>0.3 {mean_acc(scores, 'iou', 0.3):.4f} "
+            f"(AFP {mean_afp('iou', 0.3):.4f})")
+
+
+def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
+                     echo=print) -> None:
+    """The localization step of ``chestx evaluate`` (called at the end of the runner).
+
+    When ``data`` has ``BBox_List_2017.csv``, boxes the ground-truth images among the
+    evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`) and
+    adds ``boxes``/``localization`` (and ``*_paper``) to ``evaluation.files``.
+    """
+    from chestx.data.nih import BBOX_NAMES
+
+    root = Path(data)
+    if not any((root / name).is_file() for name in BBOX_NAMES):
+        return
+    results = evaluate_model_localization(evaluation.model, root, evaluation.out,
+                                          progress=progress, echo=echo,
+                                          image_ids=evaluation.image_ids)
+    for i, method in enumerate(results):
+        suffix = "" if i == 0 else f"_{method}"
+        evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"
+        evaluation.files[f"localization{suffix}"] = evaluation.out / f"localization{suffix}.csv"

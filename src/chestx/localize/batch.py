@@ -49,9 +49,18 @@ class Localization:
         return normalize_heatmap(up, top=1.0)
 
 
+def box_findings(loc: Localization, findings: Sequence[str], generator) -> list[Box]:
+    """Boxes of ``findings`` (those among the model's classes) from ``loc``'s heatmaps."""
+    boxes: list[Box] = []
+    for name in findings:
+        if name in loc.classes:
+            boxes.extend(generator(loc.heatmaps[loc.index(name)], loc.image_size, name))
+    return boxes
+
+
 def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
     """``None`` | names for all images | one list of names per image -> one entry per image."""
-    if findings is None or (len(findings) > 0 and isinstance(findings[0], str)):
+    if findings is None or len(findings) == 0 or isinstance(findings[0], str):
         return [findings] * n_images
     if len(findings) != n_images:
         raise ValueError(f"got {len(findings)} finding lists for {n_images} images")
@@ -103,9 +112,6 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
             names = wanted[start + offset]
             if names is None:
                 names = [c for c, p in zip(classes, probs[offset], strict=True) if p >= threshold]
-            for name in names:
-                if name in classes:
-                    loc.boxes.extend(generator(loc.heatmaps[loc.index(name)], loc.image_size,
-                                               name))
+            loc.boxes = box_findings(loc, names, generator)
             results.append(loc)
     return results

@@ -100,14 +100,12 @@ class ThresholdBoxGenerator:
         structure = ndimage.generate_binary_structure(2, self.connectivity)
         boxes = []
         for threshold in self.thresholds:
-            labels, count = ndimage.label(scaled >= threshold, structure=structure)
-            if count == 0:
-                continue
-            index = np.arange(1, count + 1)
-            reduce = ndimage.maximum if self.score == "peak" else ndimage.mean
-            scores = np.asarray(reduce(scaled, labels, index)) / 255.0
-            for (rows, cols), score in zip(ndimage.find_objects(labels), scores, strict=True):
-                box = _box(rows, cols, sy, sx, score, finding)
+            labels, _ = ndimage.label(scaled >= threshold, structure=structure)
+            for region, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1):
+                # per-region slices: ndimage.maximum(labels=...) sorts the whole map (slow)
+                heat = scaled[rows, cols][labels[rows, cols] == region]
+                score = heat.max() if self.score == "peak" else heat.mean()
+                box = _box(rows, cols, sy, sx, score / 255.0, finding)
                 if box.area >= self.min_area:
                     boxes.append(box)
         return boxes
@@ -162,6 +160,9 @@ class PeakBoxGenerator:
         structure = ndimage.generate_binary_structure(2, 2)
         boxes: list[Box] = []
         seeds: list[tuple[int, int]] = []
+        # union of the regions grown so far: a weaker peak inside one of them grows a region
+        # holding that one, hence a boxed seed, so it is suppressed without labelling again
+        covered = np.zeros(scaled.shape, dtype=bool)
         for row, col in heatmap_peaks(heatmap, self.min_peak):
             if len(boxes) >= self.max_boxes:
                 break
@@ -169,15 +170,17 @@ class PeakBoxGenerator:
             seed = (min(int((row + 0.5) * cell_h), scaled.shape[0] - 1),
                     min(int((col + 0.5) * cell_w), scaled.shape[1] - 1))
             height = scaled[seed]
-            if height <= 0:
+            if height <= 0 or covered[seed]:
                 continue
             labels, _ = ndimage.label(scaled >= self.level * height, structure=structure)
             region = labels[seed]
-            if region == 0 or any(labels[s] == region for s in seeds):
-                continue  # suppressed: a stronger peak already owns this region
             rows, cols = ndimage.find_objects(labels, max_label=region)[region - 1]
-            box = _box(rows, cols, sy, sx, height / 255.0, finding)
+            mask = labels[rows, cols] == region
+            covered[rows, cols] |= mask
+            if any(labels[s] == region for s in seeds):
+                continue  # suppressed: a stronger peak already owns this region
             seeds.append(seed)
+            box = _box(rows, cols, sy, sx, height / 255.0, finding)
             if box.area >= self.min_area:
                 boxes.append(box)
         return boxes

@@ -65,8 +65,9 @@ def _draw_box(draw: ImageDraw.ImageDraw, box: Box, color: tuple[int, int, int], 
         y_text = y0 - (bottom - top) - 2 * width if y0 - (bottom - top) - 2 * width >= 0 else y1
         draw.rectangle((x0, y_text, x0 + right - left + 2 * width, y_text + bottom - top
                         + 2 * width), fill=color)
-        draw.text((x0 + width, y_text + width - (top - y0)), text, fill=(255, 255, 255),
-                  font=font)
+        bright = 0.299 * color[0] + 0.587 * color[1] + 0.114 * color[2] > 150
+        draw.text((x0 + width, y_text + width - (top - y0)), text,
+                  fill=(0, 0, 0) if bright else (255, 255, 255), font=font)
 
 
 def draw_overlay(gray: np.ndarray, heatmap: np.ndarray | None = None,

@@ -8,6 +8,7 @@ from chestx.models.backbones import BACKBONES, build_backbone, feature_size
 from chestx.models.checkpoint import (
     load_checkpoint,
     load_weights,
+    model_from_state,
     read_checkpoint,
     save_checkpoint,
 )
@@ -18,5 +19,5 @@ from chestx.models.pooling import POOLINGS, GlobalPool, lse_pool
 __all__ = [
     "BACKBONES", "LOSSES", "LOSS_NAMES", "PAPER_NAMES", "POOLINGS", "ChestXNet", "GlobalPool",
     "Transition", "build_backbone", "build_model", "feature_size", "get_loss", "lse_pool",
-    "load_checkpoint", "load_weights", "read_checkpoint", "save_checkpoint",
+    "load_checkpoint", "load_weights", "model_from_state", "read_checkpoint", "save_checkpoint",
 ]

@@ -150,7 +150,7 @@ def feature_size(name: str, image_size: int) -> tuple[int, int]:
     """``(D, S)``: channels and side of the backbone's output for a square ``image_size``
     input, computed on the meta device (no memory, no arithmetic)."""
     with torch.device("meta"):
-        out = build_backbone(name)(torch.empty(1, 3, image_size, image_size))
+        out = build_backbone(name).eval()(torch.empty(1, 3, image_size, image_size))
     if out.ndim != 4:
         raise ChestxError(f"backbone {name!r} does not give spatial features (shape "
                           f"{tuple(out.shape)})")

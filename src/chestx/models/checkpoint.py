@@ -65,7 +65,11 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
                     ) -> ChestXNet:
     """Rebuild the model saved at ``path`` (config + weights), in eval mode."""
-    state = read_checkpoint(path, map_location)
+    return model_from_state(read_checkpoint(path, map_location), path).to(map_location).eval()
+
+
+def model_from_state(state: dict, path: str | os.PathLike = "checkpoint") -> ChestXNet:
+    """Rebuild the model of a checkpoint dict read by :func:`read_checkpoint` (eval mode)."""
     if "model_state" not in state or "config" not in state:
         raise ChestxError(f"{path}: not a chestx checkpoint (no model_state/config)")
     config = state["config"]
@@ -76,11 +80,11 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
                             transition_channels=config.get("transition_channels"),
                             classes=config["classes"])
         model.load_state_dict(state["model_state"])
-    except (KeyError, RuntimeError) as exc:
+    except (KeyError, RuntimeError, ValueError) as exc:
         raise ChestxError(f"{path}: checkpoint does not match its config "
                           f"({str(exc).splitlines()[0]})") from exc
     model.config.update(config)
-    return model.to(map_location).eval()
+    return model.eval()
 
 
 def _strip_prefix(state: dict) -> dict:

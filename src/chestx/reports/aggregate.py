@@ -74,12 +74,13 @@ def combine(statuses: Iterable[int]) -> int | None:
 def aggregate(mentions: list[Mention]) -> ReportLabels:
     """Labels of the 14 findings and the Normal flag from a report's mentions.
 
-    Normal (paper §2.1): 1 when no disease is positive — neither one of the 14 nor any other
-    abnormal finding that counts (``other_findings.tsv``) — else 0.
+    Normal (paper §2.1): 1 when no disease is detected — no positive or uncertain mention
+    of one of the 14 or of another abnormal finding that counts (``other_findings.tsv``);
+    only negated findings may remain. "May represent pneumonia" is not a normal report.
     """
     labels = {f: combine(m.status for m in mentions if m.kind == "finding" and m.finding == f)
               for f in FINDINGS}
-    abnormal = any(m.status == POSITIVE and m.counts for m in mentions)
+    abnormal = any(m.status in (POSITIVE, UNCERTAIN) and m.counts for m in mentions)
     return ReportLabels(labels=labels, normal=0 if abnormal else 1, mentions=mentions)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import sys
 from collections import deque
 from collections.abc import Iterator
@@ -43,8 +44,11 @@ class LabelSummary:
     problems: list[str] = field(default_factory=list)
 
 
+_SURROGATE = re.compile("[\udc80-\udcff]")  # undecodable bytes (surrogateescape)
+
+
 def _bad_utf8(value: str) -> bool:
-    return any("\udc80" <= ch <= "\udcff" for ch in value)
+    return _SURROGATE.search(value) is not None
 
 
 def iter_csv(path: Path) -> Iterator[Report]:

@@ -9,9 +9,11 @@ pleural effusion." endlessly) in a bounded LRU, so memory stays flat.
 from __future__ import annotations
 
 import re
+import sys
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, replace
 
 from chestx.errors import ChestxError
 from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
@@ -30,11 +32,28 @@ MAX_REPORT_CHARS = 200_000
 _WORD = re.compile(r"[a-z']+")
 
 
+def _import_spacy():
+    """Import spaCy without thinc importing torch (~600 MB and seconds) when nothing in this
+    process has imported torch yet: the small parser runs on numpy. A later ``import torch``
+    still works normally."""
+    if "spacy" in sys.modules or "torch" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return spacy
+
+
 def load_nlp(model: str | None = None):
     """Load the spaCy pipeline with only tok2vec + parser; raises ChestxError if missing."""
     import importlib
 
-    import spacy
+    spacy = _import_spacy()
 
     names = (model,) if model else MODELS
     for name in names:
@@ -90,23 +109,40 @@ class Labeler:
 
     # -- one report at a time is the unit; batches share one nlp.pipe call ------------------
     def sentences(self, text: str) -> list[_Sentence]:
-        """Sentences of the FINDINGS/IMPRESSION sections that mention a vocabulary term."""
+        """Sentences of the FINDINGS/IMPRESSION sections that mention a vocabulary term.
+
+        The vocabulary runs once over the whole report (one regex pass per term, not per
+        term and sentence); its matches are then dealt out to the sentences.
+        """
+        matches = self.vocabulary.find(text)
+        if not matches:
+            return []
+        starts = [m.start for m in matches]
         out = []
         for start, end in split_sentences(text, find_sections(text)):
-            matches = self.vocabulary.find(text[start:end])
-            if matches:
-                out.append(_Sentence(start, end, tuple(matches)))
+            inside = tuple(
+                replace(m, start=m.start - start, end=m.end - start)
+                for m in matches[bisect_left(starts, start):bisect_left(starts, end)]
+                if m.end <= end)
+            if inside:
+                out.append(_Sentence(start, end, inside))
         return out
 
-    def _needs_parse(self, sentence: str) -> bool:
-        return self.rules.could_fire(set(_WORD.findall(sentence.lower())))
+    def _rules_for(self, sentence: str) -> list:
+        """Rules that can fire on ``sentence`` (empty: all mentions positive, no parse)."""
+        words = set(_WORD.findall(sentence.lower()))
+        if "cannot" in words or any(w.endswith("n't") for w in words):
+            words |= {"can", "not", "n't"}  # spaCy splits "cannot" / "isn't"
+        return self.rules.applicable(words)
 
     def _statuses(self, doc, matches: tuple[Match, ...]) -> tuple[tuple[int, str], ...]:
+        rules = self._rules_for(doc.text)
         out = []
         for match in matches:
             span = doc.char_span(match.start, match.end, alignment_mode="expand")
-            out.append(self.rules.status(span.root) if span is not None else (POSITIVE, ""))
-        return tuple(out)
+            out.append(self.rules.status(span.root, rules) if span is not None
+                       else (POSITIVE, ""))
+        return tuple(propagate_lists(doc.text, matches, out))
 
     def _remember(self, key: str, value: tuple[tuple[int, str], ...]) -> None:
         self._cache[key] = value
@@ -128,7 +164,7 @@ class Labeler:
                 key = text[sent.start:sent.end]
                 if key in self._cache or key in to_parse:
                     continue
-                if self._needs_parse(key):
+                if self._rules_for(key):
                     to_parse[key] = sent.matches
                 else:
                     self._remember(key, tuple((POSITIVE, "") for _ in sent.matches))
@@ -166,6 +202,34 @@ class Labeler:
             return
         for batch in _batches(texts, self.batch_size):
             yield from self.label_batch(batch)
+
+
+#: Text allowed between two items of one list: separators and a few modifier words.
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:and/or|or|and|nor)\s+)?|(?:and/or|or|and|nor)\s+)"
+                       r"(?:(?!(?:is|are|was|were|with|but|however|which|that|there|in|at|of|"
+                       r"to|from|has|have|may|could|seen|noted|and|or)\b)[a-z-]+\s+){0,3}",
+                       re.IGNORECASE)
+
+
+def propagate_lists(sentence: str, matches, statuses: list[tuple[int, str]]
+                    ) -> list[tuple[int, str]]:
+    """Give list items the negation/uncertainty of the item before them.
+
+    The small parser often attaches long lists wrongly ("No consolidation, large pleural
+    effusion, or pneumothorax is identified" makes the effusion a second subject). When two
+    mentions are separated only by a comma or coordinator and a few modifier words, they
+    are items of one list, as a conj link would say: the later one takes the earlier one's
+    status (rule id suffixed ``+list``).
+    """
+    out = list(statuses)
+    for i in range(1, len(matches)):
+        (prev_status, prev_rule), (_, rule) = out[i - 1], out[i]
+        if rule or not prev_rule or prev_status == POSITIVE:
+            continue
+        gap = sentence[matches[i - 1].end:matches[i].start]
+        if _LIST_GAP.fullmatch(gap):
+            out[i] = (prev_status, prev_rule.removesuffix("+list") + "+list")
+    return out
 
 
 def _problem(text) -> str:

@@ -7,6 +7,7 @@ A pattern is a path that starts at the finding (``DISEASE``) and walks the parse
   label must be in ``DEP`` and the head's lower-cased text in ``WORD``;
 * ``<**`` — go up any number (0 or more) of heads; ``<** WORD`` — up to one whose text
   is in ``WORD``;
+* ``>DEP WORD`` — go down to a child with that label and text;
 * ``[DEP:WORD]`` — the current token has a child with that label and text.
 
 ``DEP`` and ``WORD`` are ``|``-separated alternatives; ``*`` matches anything and
@@ -33,7 +34,7 @@ from chestx.reports.vocabulary import _data_file, _read_tsv
 NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
 
 #: Labels a finding climbs before rules are tried (coordination and noun-phrase modifiers).
-CLIMB = frozenset({"conj", "appos", "compound", "amod", "nmod"})
+CLIMB = frozenset({"conj", "appos", "compound", "amod", "nmod", "preconj"})
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class WordSet:
 @dataclass(frozen=True)
 class Step:
     """``up``: climb to head (``dep`` of current, ``word`` of head); ``any_up``: ``<**``
-    (``word``: the ancestor reached must be that word);
+    (``word``: the ancestor reached must be that word); ``down``: go to a child;
     ``child``: the current token has a child with ``dep``/``word``."""
 
     kind: str
@@ -97,8 +98,9 @@ def parse_pattern(pattern: str) -> tuple[Step, ...]:
                 word, i = WordSet.parse(tokens[i + 1]), i + 1
             steps.append(Step("any_up", word=word))
             i += 1
-        elif tok.startswith("<") and i + 1 < len(tokens):
-            steps.append(Step("up", WordSet.parse(tok[1:]), WordSet.parse(tokens[i + 1])))
+        elif tok.startswith(("<", ">")) and i + 1 < len(tokens):
+            kind = "up" if tok[0] == "<" else "down"
+            steps.append(Step(kind, WordSet.parse(tok[1:]), WordSet.parse(tokens[i + 1])))
             i += 2
         elif re.fullmatch(r"\[[^:\]]+:[^\]]+\]", tok):
             dep, word = tok[1:-1].split(":")
@@ -123,7 +125,7 @@ def load_rules(path: str | Path, status: int) -> list[Rule]:
     rules = []
     for row in _read_tsv(Path(path)):
         try:
-            steps = parse_pattern(row["pattern"])
+            steps = parse_pattern(row["pattern"] or "")
             row_status = STATUS_NAMES[row["status"].strip()] if row.get("status") else status
         except (ValueError, KeyError) as exc:
             raise ChestxError(f"{path}: bad rule line {row}: {exc}") from exc
@@ -147,6 +149,9 @@ def match_steps(token, steps: tuple[Step, ...], max_up: int = 6) -> bool:
     if step.kind == "child":
         return any(_text(c) in step.word and c.dep_.lower() in step.dep for c in token.children) \
             and match_steps(token, rest, max_up)
+    if step.kind == "down":
+        return any(c.dep_.lower() in step.dep and _text(c) in step.word
+                   and match_steps(c, rest, max_up) for c in token.children)
     if step.kind == "up":
         head = token.head
         if head is token or token.dep_.lower() not in step.dep or _text(head) not in step.word:
@@ -162,6 +167,12 @@ def match_steps(token, steps: tuple[Step, ...], max_up: int = 6) -> bool:
             return False
         current = current.head
     return False
+
+
+def _meets(words: WordSet, present: set[str]) -> bool:
+    if not words.words.isdisjoint(present):
+        return True
+    return bool(words.prefixes) and any(w.startswith(words.prefixes) for w in present)
 
 
 def anchors(token) -> list:
@@ -183,6 +194,8 @@ class RuleSet:
                  uncertainty: list[Rule]):
         self.rules = [*pre_negation, *negation, *uncertainty]
         self._needs = [r.literal_words() for r in self.rules]
+        self._vocabulary = frozenset().union(*(ws.words for n in self._needs for ws in n))
+        self._prefixes = tuple(p for n in self._needs for ws in n for p in ws.prefixes)
 
     @classmethod
     def default(cls) -> RuleSet:
@@ -191,18 +204,31 @@ class RuleSet:
                    load_rules(_data_file("negation_rules.tsv"), NEGATIVE),
                    load_rules(_data_file("uncertainty_rules.tsv"), UNCERTAIN))
 
-    def could_fire(self, words: set[str]) -> bool:
-        """Can any rule fire on a sentence made of ``words`` (lower-cased)?
+    def applicable(self, words: set[str]) -> list[Rule]:
+        """The rules that can fire on a sentence made of ``words`` (lower-cased), in order.
 
-        A rule needs a word of each of its literal word sets; a sentence where no rule can
-        fire is all-positive and needs no parse (the labeler's main speed-up).
+        A rule needs a word of each of its literal word sets. A sentence where no rule can
+        fire is all-positive and needs no parse (the labeler's main speed-up); where some
+        can, only those are tried on the parse.
         """
-        return any(all(any(w in ws for w in words) for ws in needs) for needs in self._needs)
+        present = words & self._vocabulary
+        present |= {w for w in words if self._prefixes and w.startswith(self._prefixes)}
+        if not present:
+            return []
+        return [rule for rule, needs in zip(self.rules, self._needs, strict=True)
+                if all(_meets(ws, present) for ws in needs)]
 
-    def status(self, token) -> tuple[int, str]:
-        """``(status, rule id)`` of a finding whose head token is ``token``; positive if none."""
+    def could_fire(self, words: set[str]) -> bool:
+        """Can any rule fire on a sentence made of ``words``? (see :meth:`applicable`)"""
+        return bool(self.applicable(words))
+
+    def status(self, token, rules: list[Rule] | None = None) -> tuple[int, str]:
+        """``(status, rule id)`` of a finding whose head token is ``token``; positive if none.
+
+        ``rules``: the subset to try (default all), e.g. from :meth:`applicable`.
+        """
         chain = anchors(token)
-        for rule in self.rules:
+        for rule in self.rules if rules is None else rules:
             for anchor in chain:
                 if match_steps(anchor, rule.steps):
                     return rule.status, rule.id

@@ -52,7 +52,7 @@ class Match:
 def _read_tsv(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8") as handle:
         lines = [line for line in handle if line.strip() and not line.startswith("#")]
-    return list(csv.DictReader(lines, delimiter="\t"))
+    return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
 def load_terms(path: str | Path, kind: str) -> list[Term]:
@@ -84,19 +84,19 @@ def _data_file(name: str) -> Path:
 
 
 class Vocabulary:
-    """All terms compiled into one regex; :meth:`find` returns non-overlapping matches.
+    """Terms compiled one regex each; :meth:`find` returns non-overlapping longest matches.
 
-    Alternatives are ordered by pattern length (longest first), and at each position the
-    longest actual match is kept, so ``pleural effusion`` beats ``effusion`` and the
-    exclusion ``mass effect`` beats ``mass``.
+    Each pattern is searched on its own (a literal-prefixed pattern is a fast scan, where one
+    big alternation is not); overlapping hits are resolved longest first, so
+    ``pleural effusion`` beats ``effusion`` and the exclusion ``mass effect`` beats ``mass``.
     """
 
     def __init__(self, terms: list[Term]):
         self.terms = list(terms)
-        order = sorted(range(len(self.terms)), key=lambda i: -len(self.terms[i].pattern))
-        alternatives = "|".join(f"(?P<t{i}>{self.terms[i].pattern})" for i in order)
-        self._regex = re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w])")
-        self._singles = [re.compile(rf"(?<![\w-])(?:{t.pattern})(?![\w])") for t in self.terms]
+        # one regex per top-level alternative: most then start with a literal, which the
+        # regex engine finds by a fast scan (an alternation is tried at every position)
+        self._regexes = [(i, re.compile(rf"(?:{alt})(?!\w)"))
+                         for i, t in enumerate(self.terms) for alt in _expand(t.pattern)]
 
     @classmethod
     def default(cls) -> Vocabulary:
@@ -107,22 +107,95 @@ class Vocabulary:
     def find(self, sentence: str) -> list[Match]:
         """Mentions in ``sentence`` (exclusions removed), in text order."""
         lowered = sentence.lower()
-        matches = []
-        pos = 0
-        while True:
-            hit = self._regex.search(lowered, pos)
-            if hit is None:
-                break
-            index = int(hit.lastgroup[1:])
-            end = hit.end()
-            # leftmost-first alternation may pick a shorter alternative: take the longest
-            for i, single in enumerate(self._singles):
-                longer = single.match(lowered, hit.start())
-                if longer and longer.end() > end:
-                    index, end = i, longer.end()
+        hits = []
+        for index, regex in self._regexes:
+            for hit in regex.finditer(lowered):
+                start = hit.start()
+                if hit.end() > start and (start == 0 or not _WORDISH(lowered[start - 1])):
+                    hits.append((start, -hit.end(), index))
+        hits.sort()
+        matches, taken_until = [], -1
+        for start, neg_end, index in hits:  # longest first at each start; no overlaps
+            if start < taken_until:
+                continue
+            taken_until = -neg_end
             term = self.terms[index]
             if term.kind != "exclude":
-                matches.append(Match(term.finding, term.kind, hit.start(), end,
-                                     sentence[hit.start():end], term.counts))
-            pos = max(end, hit.start() + 1)
+                matches.append(Match(term.finding, term.kind, start, -neg_end,
+                                     sentence[start:-neg_end], term.counts))
         return matches
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """Split ``a|b(c|d)|e`` at its top-level bars: ``["a", "b(c|d)", "e"]``."""
+    parts, depth, start, escaped, in_class = [], 0, 0, False, False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+    parts.append(pattern[start:])
+    return parts
+
+
+def _expand(pattern: str, depth: int = 0) -> list[str]:
+    """Equivalent patterns that start with a literal where possible.
+
+    ``(a|b)?c|d`` -> ``["ac", "bc", "c", "d"]``: top-level alternatives are split and a
+    leading group (optional or not) is distributed over the rest, a few levels deep.
+    """
+    out = []
+    for alt in _alternatives(pattern):
+        close = _group_end(alt) if alt.startswith("(") and depth < 3 else -1
+        if close < 0:
+            out.append(alt)
+            continue
+        optional = alt[close + 1:close + 2] == "?"
+        rest = alt[close + 2:] if optional else alt[close + 1:]
+        if rest.startswith(("?", "*", "+", "{")):  # "(ab)??" etc.: leave it alone
+            out.append(alt)
+            continue
+        inner = alt[1:close]
+        if inner.startswith("?"):  # (?:...), lookarounds
+            out.append(alt)
+            continue
+        out += [x for part in _alternatives(inner) for x in _expand(part + rest, depth + 1)]
+        if optional and rest:
+            out += _expand(rest, depth + 1)
+    return [alt for alt in out if alt]
+
+
+def _group_end(pattern: str) -> int:
+    """Index of the ``)`` closing the group opened at ``pattern[0]`` (-1 if none)."""
+    depth, escaped, in_class = 0, False, False
+    for i, ch in enumerate(pattern):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return -1
+
+
+def _WORDISH(ch: str) -> bool:  # noqa: N802 -- a character that glues words together
+    return ch.isalnum() or ch in "_-"

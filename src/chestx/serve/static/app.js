@@ -7,9 +7,10 @@
   const SVG_NS = "http://www.w3.org/2000/svg";
 
   const els = {
-    modelInfo: $("model-info"), viewer: document.querySelector(".viewer"),
+    modelInfo: $("model-info"), modelSummary: $("model-summary"),
+    viewer: document.querySelector(".viewer"),
     dropzone: $("dropzone"), fileInput: $("file-input"), limits: $("limits"),
-    stage: $("stage"), xray: $("xray"), heatmap: $("heatmap"), boxes: $("boxes"),
+    stage: $("stage"), frame: $("frame"), xray: $("xray"), heatmap: $("heatmap"), boxes: $("boxes"),
     caption: $("caption"), busy: $("busy"), message: $("message"), hint: $("hint"),
     findings: $("findings"), elapsed: $("elapsed"), opacity: $("opacity"),
     opacityValue: $("opacity-value"), showBoxes: $("show-boxes"), another: $("another"),
@@ -50,6 +51,8 @@
       els.modelInfo.textContent =
         `${model.backbone} · ${model.image_size} px · ${model.classes.length} findings`;
       els.modelInfo.title = model.training_summary || "";
+      els.modelSummary.textContent =
+        model.training_summary ? `Model: ${model.training_summary}.` : "";
       els.limits.textContent = `PNG, JPEG or DICOM · up to ${formatBytes(model.max_upload_bytes)}`;
     } catch (err) {
       els.modelInfo.textContent = "model unavailable";
@@ -73,8 +76,8 @@
       if (!response.ok) throw new Error(await errorText(response));
       const result = await response.json();
       await showResult(result);
-    } catch (err) {
-      showMessage(`${file.name}: ${err.message}`);
+    } catch (err) {  // server messages name the file already; others get its name here
+      showMessage(err.message.startsWith(file.name) ? err.message : `${file.name}: ${err.message}`);
     } finally {
       els.busy.hidden = true;
       els.fileInput.value = "";
@@ -90,6 +93,7 @@
         els.dropzone.hidden = true;
         els.stage.hidden = false;
         els.another.hidden = false;
+        els.frame.style.setProperty("--ar", String(result.width / result.height));
         els.boxes.setAttribute("viewBox", `0 0 ${result.width} ${result.height}`);
         els.caption.textContent =
           `${result.filename} · ${result.width}×${result.height} px`;
@@ -172,9 +176,10 @@
       rect.setAttribute("height", box.h);
       const label = document.createElementNS(SVG_NS, "text");
       label.setAttribute("x", box.x + 4);
-      label.setAttribute("y", Math.max(box.y - 6, 14));
-      label.setAttribute("font-size", Math.max(12, Math.round(state.result.width / 60)));
-      label.textContent = `${finding.name} ${percent(box.score)}`;
+      const size = Math.max(state.result.width, state.result.height) / 36;
+      label.setAttribute("y", box.y - size * 0.4 > size ? box.y - size * 0.4 : box.y + size * 1.1);
+      label.setAttribute("font-size", Math.round(size));
+      label.textContent = `${finding.name} ${percent(finding.probability)}`;
       els.boxes.append(rect, label);
     }
     els.boxes.style.display = els.showBoxes.checked ? "" : "none";
@@ -218,6 +223,7 @@
     });
   }
   els.viewer.addEventListener("drop", (event) => upload(event.dataTransfer.files[0]));
+  els.message.addEventListener("click", () => showMessage(""));
   els.opacity.addEventListener("input", setOpacity);
   els.showBoxes.addEventListener("change", () => {
     els.boxes.style.display = els.showBoxes.checked ? "" : "none";

@@ -1,0 +1,78 @@
+"""Baseline: the same vocabulary with NegEx-style negation (a word window, no parse).
+
+This stands in for "MetaMap + NegEx" of the paper's Table 2, so that the benchmark can show
+what the dependency rules buy. A trigger negates (or hedges) a finding within ``window``
+words before it (``pre_*``) or after it (``post_*``), inside the sentence, unless a ``stop``
+word lies between them. Triggers: ``negex_triggers.tsv``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
+from chestx.reports.labeler import Labeler, _batches, _problem
+from chestx.reports.rules import NEGATIVE, POSITIVE, UNCERTAIN
+from chestx.reports.vocabulary import _data_file, _read_tsv
+
+_TOKEN = re.compile(r"[a-z']+")
+_STATUS = {"neg": NEGATIVE, "unc": UNCERTAIN}
+
+
+class NegexLabeler:
+    """Label reports with the shipped vocabulary and a NegEx word window (no spaCy)."""
+
+    def __init__(self, window: int = 5):
+        self.window = window
+        self._finder = Labeler(nlp=False)  # sections, sentences and vocabulary only
+        self.triggers: dict[str, list[tuple[str, ...]]] = {}
+        for row in _read_tsv(_data_file("negex_triggers.tsv")):
+            words = tuple(row["trigger"].split())
+            self.triggers.setdefault(row["kind"], []).append(words)
+
+    def _found(self, words: list[str], kind: str) -> bool:
+        return any(words[i:i + len(t)] == list(t) for t in self.triggers.get(kind, ())
+                   for i in range(len(words)))
+
+    def status(self, sentence: str, start: int, end: int) -> tuple[int, str]:
+        """Status of the mention at ``sentence[start:end]`` from the words around it."""
+        before = _TOKEN.findall(sentence[:start].lower())
+        after = _TOKEN.findall(sentence[end:].lower())
+        before, after = _cut(before[-self.window:], self, True), _cut(after[:self.window],
+                                                                     self, False)
+        for polarity in ("neg", "unc"):
+            if self._found(before, f"pre_{polarity}") or self._found(after, f"post_{polarity}"):
+                return _STATUS[polarity], f"negex.{polarity}"
+        return POSITIVE, ""
+
+    def label_batch(self, texts: list[str]) -> list[ReportLabels]:
+        out = []
+        for text in texts:
+            problem = _problem(text)
+            if problem:
+                out.append(unreadable(problem))
+                continue
+            mentions = []
+            for sent in self._finder.sentences(text):
+                sentence = text[sent.start:sent.end]
+                for m in sent.matches:
+                    status, rule = self.status(sentence, m.start, m.end)
+                    mentions.append(Mention(m.finding, m.kind, m.text, sent.start + m.start,
+                                            sent.start + m.end, sentence, status, rule,
+                                            m.counts))
+            out.append(aggregate(mentions))
+        return out
+
+    def label_reports(self, texts: Iterable[str], workers: int = 1) -> Iterator[ReportLabels]:
+        for batch in _batches(texts, 256):
+            yield from self.label_batch(batch)
+
+
+def _cut(words: list[str], negex: NegexLabeler, before: bool) -> list[str]:
+    """Drop the words beyond a stop word (scope ends there)."""
+    stops = {t[0] for t in negex.triggers.get("stop", ())}
+    idx = [i for i, w in enumerate(words) if w in stops]
+    if not idx:
+        return words
+    return words[idx[-1] + 1:] if before else words[:idx[0]]

@@ -1,0 +1,66 @@
+"""Datasets for training: the split's image ids, read from the preprocessing cache when one
+covers them (else from the image files), with unreadable images skipped and reported."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset, default_collate
+
+from chestx.data.cache import CachedDataset, find_cache
+from chestx.data.nih import NIHDataset, read_data_entry
+from chestx.data.splits import PARTS, SPLIT_DIR, load_split, make_split
+from chestx.errors import ChestxError
+
+
+def split_ids(root: str | os.PathLike, mode: str = "official", seed: int = 0
+              ) -> dict[str, list[str]]:
+    """``{"train", "val", "test"}`` -> Image Index lists (``root/split/*.txt`` when written by
+    ``chestx split``, else :func:`chestx.data.splits.make_split` with ``mode``/``seed``)."""
+    root = Path(root)
+    if all((root / SPLIT_DIR / f"{p}.txt").is_file() for p in PARTS):
+        return {p: load_split(root, p, mode=mode, seed=seed) for p in PARTS}
+    return make_split(read_data_entry(root), mode=mode, seed=seed, root=root)
+
+
+class SkipUnreadable(Dataset):
+    """Wrap a dataset so that an unreadable image yields ``None`` (reported on stderr) instead
+    of stopping the job; :func:`collate_readable` drops those items from the batch."""
+
+    def __init__(self, dataset: NIHDataset) -> None:
+        self.dataset = dataset
+        self.image_ids = dataset.image_ids
+        self.labels = dataset.labels
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        try:
+            return self.dataset[index]
+        except ChestxError as exc:
+            print(f"warning: skipped {exc}", file=sys.stderr)
+            return None
+
+
+def collate_readable(batch: list) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Default collation of the items that are not ``None`` (``None`` if none are left)."""
+    batch = [item for item in batch if item is not None]
+    return default_collate(batch) if batch else None
+
+
+def image_dataset(root: str | os.PathLike, ids: list[str], classes: int, image_size: int,
+                  use_cache: bool = True, cache_out: str | os.PathLike | None = None
+                  ) -> Dataset:
+    """Dataset of ``(image (1, S, S), labels (C,))`` for ``ids``: from the cache when one at
+    ``image_size`` or larger holds them all, else from the files (bad ones skipped)."""
+    if not ids:
+        raise ChestxError(f"{root}: the split has no images for this part")
+    nih = NIHDataset(root, classes=classes, image_size=image_size, ids=ids)
+    cache = find_cache(root, image_size, cache_out, nih.image_ids) if use_cache else None
+    if cache is not None:
+        return CachedDataset(cache, nih.image_ids, nih.labels, image_size)
+    return SkipUnreadable(nih)

@@ -1,0 +1,279 @@
+"""The training loop of §4: SGD with momentum and weight decay, gradient accumulation
+(``batch_size x iter_size``; the paper keeps it at 80), optional AMP, DDP under torchrun,
+validation AUC every epoch, atomic ``last.pt``/``best.pt``/``metrics.csv``, and resume.
+
+Every epoch draws its shuffling and augmentations from generators seeded by
+``(seed, epoch)``, so a run stopped after epoch k and resumed reaches exactly the weights of
+an uninterrupted run (on CPU, same settings).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Dataset, RandomSampler
+from torch.utils.data.distributed import DistributedSampler
+
+from chestx.atomic import atomic_open
+from chestx.errors import ChestxError
+from chestx.models import LOSS_NAMES, POOLINGS, build_model, get_loss
+from chestx.models.checkpoint import read_checkpoint, save_checkpoint
+from chestx.progress import new_progress, stderr_console
+from chestx.training.augment import Augment
+from chestx.training.data import collate_readable, image_dataset, split_ids
+from chestx.training.distributed import Context, setup, teardown
+
+#: Options that may change when a run is resumed; all others come from its checkpoint.
+RESUMABLE_OVERRIDES = ("data", "out", "epochs", "workers", "device", "amp", "progress",
+                       "resume", "cache", "cache_dir")
+
+
+@dataclass
+class TrainConfig:
+    """Everything ``chestx train`` takes (defaults: the paper's setting where it gives one)."""
+
+    data: str
+    out: str
+    backbone: str = "resnet50"
+    pooling: str = "lse"
+    lse_r: float = 10.0
+    loss: str = "wce"
+    image_size: int = 1024
+    classes: int = 14
+    batch_size: int = 8
+    iter_size: int = 10  # 8 x 10 = 80 images per SGD step, as in the paper
+    epochs: int = 10
+    lr: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    schedule: str = "cosine"  # cosine | constant (per SGD step)
+    workers: int = 2
+    device: str = "auto"
+    amp: bool = False
+    pretrained: bool = True
+    weights: str | None = None
+    split: str = "official"
+    seed: int = 0
+    resume: bool = False
+    cache: bool = True
+    cache_dir: str | None = None
+    augment: bool = True
+    max_train_images: int | None = None
+    progress: bool = True
+
+    def check(self) -> None:
+        """Raise :class:`ChestxError` for an option out of range."""
+        problems = []
+        if self.loss not in LOSS_NAMES:
+            problems.append(f"--loss must be one of {', '.join(LOSS_NAMES)}")
+        if self.pooling not in POOLINGS:
+            problems.append(f"--pooling must be one of {', '.join(POOLINGS)}")
+        if self.pooling == "lse" and self.lse_r <= 0:
+            problems.append("--lse-r must be > 0")
+        if self.schedule not in ("cosine", "constant"):
+            problems.append("--schedule must be cosine or constant")
+        for name in ("batch_size", "iter_size", "epochs", "image_size"):
+            if getattr(self, name) < 1:
+                problems.append(f"--{name.replace('_', '-')} must be >= 1")
+        if self.classes not in (8, 14):
+            problems.append("--classes must be 14 or 8")
+        if self.split not in ("official", "random"):
+            problems.append("--split must be official or random")
+        if problems:
+            raise ChestxError("; ".join(problems))
+
+
+@dataclass
+class TrainResult:
+    """What a run ended with: its folder, the best mean val AUC and its epoch, all rows."""
+
+    out: Path
+    best_auc: float
+    best_epoch: int
+    epochs: int
+    metrics: list[dict] = field(default_factory=list)
+
+
+def train(config: TrainConfig,
+          on_epoch_end: Callable[[int, dict], None] | None = None) -> TrainResult:
+    """Train (or resume) the run in ``config.out``; ``on_epoch_end(epoch, row)`` is called on
+    every process after each epoch is saved."""
+    context = setup(config.device)
+    try:
+        return _train(config, context, on_epoch_end)
+    finally:
+        teardown(context)
+
+
+def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
+    saved = dict(state.get("train_config") or {})
+    known = {f.name for f in fields(TrainConfig)}
+    merged = {k: v for k, v in saved.items() if k in known}
+    merged.update({k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
+    return TrainConfig(**merged)
+
+
+def _lr(config: TrainConfig, step: int, total: int) -> float:
+    if config.schedule == "constant" or total <= 0:
+        return config.lr
+    return config.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+
+
+def _loader(dataset: Dataset, config: TrainConfig, context: Context, epoch: int) -> DataLoader:
+    if context.distributed:
+        sampler = DistributedSampler(dataset, num_replicas=context.world_size,
+                                     rank=context.rank, shuffle=True, seed=config.seed)
+        sampler.set_epoch(epoch)
+    else:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(
+            config.seed * 100_003 + epoch))
+    # drop the ragged last batch: a batch of one breaks BatchNorm on small feature maps
+    return DataLoader(dataset, batch_size=config.batch_size, sampler=sampler,
+                      num_workers=config.workers, collate_fn=collate_readable,
+                      pin_memory=context.device.type == "cuda",
+                      drop_last=len(dataset) // context.world_size > config.batch_size)
+
+
+def _autocast(config: TrainConfig, device: torch.device):
+    if not config.amp:
+        return nullcontext()
+    dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _train_epoch(net: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
+                 scaler: torch.amp.GradScaler, config: TrainConfig, context: Context,
+                 epoch: int, first_step: int, total_steps: int) -> tuple[float, int, int]:
+    """One pass over ``loader``; returns (mean loss, images seen, SGD steps done)."""
+    loss_fn = get_loss(config.loss)
+    augment = Augment() if config.augment else None
+    generator = torch.Generator().manual_seed(config.seed * 7_919 + epoch * 31 + context.rank)
+    net.train()
+    optimizer.zero_grad(set_to_none=True)
+    total_loss, seen, steps, batches = 0.0, 0, 0, len(loader)
+    show = config.progress and context.main
+    with (new_progress() if show else nullcontext()) as progress:
+        task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=batches) if show \
+            else None
+        for index, batch in enumerate(loader):
+            boundary = (index + 1) % config.iter_size == 0 or index + 1 == batches
+            if batch is not None:
+                images = batch[0].to(context.device, non_blocking=True)
+                labels = batch[1].to(context.device, non_blocking=True)
+                if augment is not None:
+                    images = augment(images, generator)
+                sync = net.no_sync() if context.distributed and not boundary else nullcontext()
+                with sync:
+                    with _autocast(config, context.device):
+                        logits = net(images)
+                    loss = loss_fn(logits.float(), labels)
+                    scaler.scale(loss / config.iter_size).backward()
+                total_loss += loss.item() * len(images)
+                seen += len(images)
+            if boundary:
+                for group in optimizer.param_groups:
+                    group["lr"] = _lr(config, first_step + steps, total_steps)
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad(set_to_none=True)
+                steps += 1
+            if progress is not None:
+                progress.update(task, advance=1, description=(
+                    f"epoch {epoch}/{config.epochs} loss {total_loss / max(seen, 1):.4f}"))
+    return total_loss / max(seen, 1), seen, steps
+
+
+def _write_metrics(out: Path, metrics: list[dict]) -> None:
+    with atomic_open(out / "metrics.csv") as handle:
+        pd.DataFrame(metrics).to_csv(handle, index=False, float_format="%.6g")
+
+
+def _train(config: TrainConfig, context: Context,
+           on_epoch_end: Callable[[int, dict], None] | None) -> TrainResult:
+    from chestx.evaluate.runner import validate  # evaluate imports training.data
+
+    out = Path(config.out)
+    last = out / "last.pt"
+    state = None
+    if last.is_file():
+        if not config.resume:
+            raise ChestxError(f"{last}: a run is already there; add --resume to continue it "
+                              "or choose another --out")
+        state = read_checkpoint(last)
+        config = _resumed(config, state)
+    config.check()
+    torch.manual_seed(config.seed)
+    model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
+                        pretrained=config.pretrained and state is None,
+                        weights=config.weights if state is None else None,
+                        image_size=config.image_size)
+    model.config["loss"] = config.loss
+    if state is not None:
+        model.load_state_dict(state["model_state"])
+    model.to(context.device)
+    ids = split_ids(config.data, config.split, config.seed)
+    train_ids = ids["train"][: config.max_train_images] if config.max_train_images else ids[
+        "train"]
+    train_set = image_dataset(config.data, train_ids, config.classes, config.image_size,
+                              config.cache, config.cache_dir)
+    val_set = image_dataset(config.data, ids["val"], config.classes, config.image_size,
+                            config.cache, config.cache_dir) if context.main else None
+    net: torch.nn.Module = model
+    if context.distributed:
+        net = DistributedDataParallel(
+            model, device_ids=[context.device.index] if context.device.type == "cuda" else None)
+    optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
+                                weight_decay=config.weight_decay)
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and context.device.type == "cuda")
+    metrics: list[dict] = []
+    best_auc, best_epoch, done = -math.inf, 0, 0
+    if state is not None:
+        optimizer.load_state_dict(state["optimizer_state"])
+        if state.get("scaler_state"):
+            scaler.load_state_dict(state["scaler_state"])
+        metrics = list(state["metrics"])
+        best_auc, best_epoch, done = state["best_auc"], state["best_epoch"], state["epoch"]
+        if context.main and config.progress:
+            stderr_console.print(f"resuming {out} after epoch {done}")
+    per_epoch = math.ceil(len(_loader(train_set, config, context, 0)) / config.iter_size)
+    for epoch in range(done + 1, config.epochs + 1):
+        started = time.perf_counter()
+        loader = _loader(train_set, config, context, epoch)
+        lr = _lr(config, (epoch - 1) * per_epoch, config.epochs * per_epoch)
+        loss, seen, _ = _train_epoch(net, loader, optimizer, scaler, config, context, epoch,
+                                     (epoch - 1) * per_epoch, config.epochs * per_epoch)
+        train_seconds = time.perf_counter() - started
+        row = {"epoch": epoch, "train_loss": loss, "lr": lr,
+               "train_images_per_s": seen * context.world_size / max(train_seconds, 1e-9)}
+        if context.main:
+            row |= validate(model, val_set, config.loss, config.batch_size, context.device,
+                            config.workers, config.amp)
+            row["seconds"] = time.perf_counter() - started
+            metrics.append(row)
+            improved = math.isfinite(row["val_auc"]) and row["val_auc"] > best_auc
+            if improved or best_epoch == 0:
+                best_auc = row["val_auc"] if math.isfinite(row["val_auc"]) else best_auc
+                best_epoch = epoch
+            extra = {"train_config": asdict(config), "best_auc": best_auc,
+                     "best_epoch": best_epoch, "scaler_state": scaler.state_dict()}
+            if best_epoch == epoch:
+                save_checkpoint(out / "best.pt", model, epoch, optimizer, metrics, **extra)
+            save_checkpoint(last, model, epoch, optimizer, metrics, **extra)
+            _write_metrics(out, metrics)
+            if config.progress:
+                stderr_console.print(
+                    f"epoch {epoch}/{config.epochs}  train loss {loss:.4f}  val loss "
+                    f"{row['val_loss']:.4f}  val AUC {row['val_auc']:.4f}"
+                    f"{'  (best)' if best_epoch == epoch else ''}  {row['seconds']:.0f} s")
+        context.barrier()
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, row)
+    return TrainResult(out, best_auc, best_epoch, config.epochs, metrics)

@@ -1,0 +1,104 @@
+"""Localizing a dataset's ground-truth images and scoring them (the ``chestx evaluate`` step).
+
+With :class:`BrightnessNet` the Mass heatmap is the image averaged over 8 x 8 blocks. A
+16 x 16 blob on the block grid at (8, 8) gives 2 x 2 hot cells; bilinear upsampling ramps
+from 1 at their centres (12, 20) to 0 at the next centres (4, 28), so:
+- ``peak`` (half of the peak): the ramp crosses 0.5 at 8 and 24 -> box (8, 8, 16, 16);
+- ``paper`` at 60: ramp >= 60/255 from x = 5.9 -> a 20 x 20 box, IoU 256/400 = 0.64, IoBB
+  0.64; at 180: from x = 9.6 -> a 12 x 12 box inside the blob, IoU 144/256 = 0.56, IoBB 1.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from chestx.evaluate.localization import (
+    add_localization,
+    evaluate_model_localization,
+    mean_acc,
+)
+from chestx.localize.dataset import localize_ground_truth
+
+
+@pytest.fixture
+def blob_folder(tmp_path, make_blob):
+    root = tmp_path / "data"
+    (root / "images").mkdir(parents=True)
+    Image.fromarray(make_blob((64, 64), (8, 8, 16, 16))).save(root / "images" / "a.png")
+    Image.fromarray(make_blob((64, 64), (40, 32, 16, 16))).save(root / "images" / "b.png")
+    (root / "BBox_List_2017.csv").write_text(
+        "Image Index,Finding Label,Bbox [x,y,w,h],,,\n"
+        "a.png,Mass,8,8,16,16\n"
+        "b.png,Mass,40,32,16,16\n"
+        "b.png,Nodule,0,0,8,8\n"
+        "missing.png,Mass,0,0,8,8\n")
+    return root
+
+
+def test_localize_ground_truth_boxes_each_gt_class_once_per_generator(brightness_net,
+                                                                      blob_folder):
+    from chestx.data.nih import read_bbox_list
+
+    gt = read_bbox_list(blob_folder)
+    boxes, problems = localize_ground_truth(brightness_net, blob_folder, gt, ("peak", "paper"),
+                                            batch_size=2, progress=False)
+    assert list(problems) == ["missing.png"] and "image not found" in problems["missing.png"]
+    peak = boxes["peak"]
+    mass = peak[peak["Finding Label"] == "Mass"].set_index("Image Index")
+    assert np.allclose(mass.loc["a.png", ["x", "y", "w", "h"]].to_numpy(float), (8, 8, 16, 16),
+                       atol=0.5)
+    assert np.allclose(mass.loc["b.png", ["x", "y", "w", "h"]].to_numpy(float),
+                       (40, 32, 16, 16), atol=0.5)
+    assert set(peak.loc[peak["Image Index"] == "a.png", "Finding Label"]) == {"Mass"}
+    assert set(peak.loc[peak["Image Index"] == "b.png", "Finding Label"]) == {"Mass", "Nodule"}
+    paper_a = boxes["paper"][(boxes["paper"]["Image Index"] == "a.png")]
+    assert sorted(paper_a["w"].round()) == [12, 20]  # one box per threshold
+
+
+def test_evaluate_model_localization_writes_and_compares(brightness_net, blob_folder,
+                                                         tmp_path):
+    lines = []
+    results = evaluate_model_localization(brightness_net, blob_folder, tmp_path / "eval",
+                                          progress=False, echo=lines.append)
+    assert list(results) == ["peak", "paper"]
+    for name in ("boxes.csv", "localization.csv", "boxes_paper.csv", "localization_paper.csv"):
+        assert (tmp_path / "eval" / name).is_file()
+    saved = pd.read_csv(tmp_path / "eval" / "localization.csv")
+    peak, paper = results["peak"], results["paper"]
+    assert np.allclose(saved["acc"], peak["acc"])
+    assert (peak["n_images"] == peak["finding"].map({"Mass": 2, "Nodule": 1})).all()
+    # Mass (2 images, missing.png is not scored): peak boxes are the blobs: IoU 1; paper: IoU 0.64 and 0.56 only
+    assert mean_acc(peak, "iou", 0.7, ["Mass"]) == 1
+    assert mean_acc(paper, "iou", 0.7, ["Mass"]) == 0
+    assert mean_acc(paper, "iou", 0.5, ["Mass"]) == 1
+    assert mean_acc(paper, "iobb", 0.5, ["Mass"]) == 1
+    at = paper[(paper["measure"] == "iobb") & np.isclose(paper["threshold"], 0.75)
+               & (paper["finding"] == "Mass")]
+    assert at["afp"].item() == 1.0  # the 60-box (IoBB 0.64) misses on each of 2 images
+    # Nodule heat is the negative image: hot in the dark, never on the 8 x 8 corner box
+    assert mean_acc(peak, "iobb", 0.5, ["Nodule"]) == 0
+    text = "\n".join(lines)
+    assert "skipped: " in text and "missing.png" in text
+    assert "T(IoBB) = 0.5" in text and "peak boxes: mean Acc IoBB>0.5" in text
+    assert "paper boxes" in text
+
+
+def test_add_localization_only_with_a_box_list(brightness_net, blob_folder, tmp_path):
+    evaluation = SimpleNamespace(model=brightness_net, out=tmp_path / "e", files={},
+                                 image_ids=["a.png"])
+    add_localization(evaluation, blob_folder, progress=False, echo=lambda _: None)
+    assert set(evaluation.files) == {"boxes", "localization", "boxes_paper",
+                                     "localization_paper"}
+    boxes = pd.read_csv(evaluation.files["boxes"])
+    assert set(boxes["Image Index"]) == {"a.png"}  # only the evaluated images
+    empty = SimpleNamespace(model=brightness_net, out=tmp_path / "f", files={}, image_ids=[])
+    add_localization(empty, blob_folder, progress=False, echo=lambda _: None)
+    assert empty.files == {}
+    (blob_folder / "BBox_List_2017.csv").unlink()
+    add_localization(evaluation, blob_folder, progress=False, echo=lambda _: None)
+    assert not (tmp_path / "f").exists()

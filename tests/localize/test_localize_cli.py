@@ -1,0 +1,79 @@
+"""``chestx localize`` on PNG and DICOM files with a tiny random-init checkpoint."""
+
+from __future__ import annotations
+
+import pandas as pd
+from PIL import Image
+
+from chestx.findings import FINDINGS
+
+
+def test_localize_png_and_dicom_writes_overlays_boxes_and_probabilities(
+        tiny_checkpoint, make_blob, make_dicom, tmp_path, run_cli):
+    png = tmp_path / "a.png"
+    Image.fromarray(make_blob((48, 64), (8, 8, 16, 16))).save(png)
+    dcm = make_dicom(tmp_path / "b.dcm", make_blob((40, 40), (20, 4, 10, 10)))
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"not a png")
+    out = tmp_path / "out"
+    code, stdout, err = run_cli("localize", "--checkpoint", tiny_checkpoint, png, dcm, bad,
+                                "--out", out, "--threshold", "0", "--method", "paper", "-q")
+    assert code == 0, err
+    assert "skipped: " in err and "broken.png" in err
+    assert "localized 2 image(s)" in stdout
+    probabilities = pd.read_csv(out / "probabilities.csv")
+    assert list(probabilities.columns) == ["Image Index", *FINDINGS]
+    assert list(probabilities["Image Index"]) == ["a.png", "b.dcm"]
+    assert probabilities[list(FINDINGS)].stack().between(0, 1).all()
+    boxes = pd.read_csv(out / "boxes.csv")
+    assert list(boxes.columns) == ["Image Index", "Finding Label", "x", "y", "w", "h", "score"]
+    # threshold 0: every finding of both images is boxed (at least one box per heatmap
+    # that is not constant) and drawn, in each image's own pixels
+    assert set(boxes["Finding Label"]) <= set(FINDINGS)
+    a, b = boxes[boxes["Image Index"] == "a.png"], boxes[boxes["Image Index"] == "b.dcm"]
+    assert (a["x"] + a["w"] <= 64 + 1e-6).all() and (a["y"] + a["h"] <= 48 + 1e-6).all()
+    assert (b["x"] + b["w"] <= 40 + 1e-6).all() and (b["y"] + b["h"] <= 40 + 1e-6).all()
+    for stem, size in (("a", (128, 48)), ("b", (80, 40))):
+        for finding in FINDINGS:
+            with Image.open(out / f"{stem}_{finding}.png") as overlay:
+                assert overlay.size == size and overlay.mode == "RGB"
+
+
+def test_threshold_above_every_probability_draws_nothing(tiny_checkpoint, make_blob, tmp_path,
+                                                         run_cli):
+    png = tmp_path / "a.png"
+    Image.fromarray(make_blob((32, 32), (8, 8, 8, 8))).save(png)
+    code, _, err = run_cli("localize", "--checkpoint", tiny_checkpoint, png, "--out",
+                           tmp_path / "o", "--threshold", "1.01", "-q")
+    assert code == 0, err
+    assert not list((tmp_path / "o").glob("a_*.png"))
+    assert pd.read_csv(tmp_path / "o" / "boxes.csv").empty
+    assert len(pd.read_csv(tmp_path / "o" / "probabilities.csv")) == 1
+
+
+def test_ground_truth_is_drawn_blue(tiny_checkpoint, make_blob, tmp_path, run_cli):
+    png = tmp_path / "00000001_000.png"
+    Image.fromarray(make_blob((64, 64), (8, 8, 16, 16))).save(png)
+    gt = tmp_path / "BBox_List_2017.csv"
+    gt.write_text("Image Index,Finding Label,Bbox [x,y,w,h],,,\n"
+                  "00000001_000.png,Mass,30,30,20,20\n")
+    code, _, err = run_cli("localize", "--checkpoint", tiny_checkpoint, png, "--out",
+                           tmp_path / "o", "--threshold", "0", "--gt", gt, "-q")
+    assert code == 0, err
+    with Image.open(tmp_path / "o" / "00000001_000_Mass.png") as overlay:
+        assert overlay.getpixel((30, 40)) == (0, 90, 255)  # left edge of the truth
+    with Image.open(tmp_path / "o" / "00000001_000_Nodule.png") as overlay:
+        assert overlay.getpixel((30, 40)) != (0, 90, 255)  # a Mass box is not a Nodule's
+
+
+def test_user_errors_are_one_line(tiny_checkpoint, tmp_path, run_cli):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"nope")
+    code, _, err = run_cli("localize", "--checkpoint", tiny_checkpoint, bad, "--out", tmp_path)
+    assert code == 2 and "error: " in err and "no image could be read" in err
+    code, _, err = run_cli("localize", "--checkpoint", tmp_path / "none.pt", bad, "--out",
+                           tmp_path)
+    assert code == 2 and err.startswith("error: ") and "none.pt" in err
+    code, _, err = run_cli("localize", "--checkpoint", tiny_checkpoint, bad, "--out", tmp_path,
+                           "--method", "magic")
+    assert code == 2 and "--method 'magic'" in err and "paper" in err

@@ -1,0 +1,118 @@
+"""End to end in a real browser: headless Debian Chromium driven by Playwright.
+
+Upload a phantom (and the real NIH image when ../shared is there), wait for the sorted
+probabilities, click a finding, see its heatmap and boxes over the image, move the opacity
+slider, and get a readable refusal for a text file. Set CHESTX_SCREENSHOTS=DIR to keep the
+screenshots. Skipped, with the reason, only where Chromium is not installed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("CHESTX_SHARED", REPO.parent / "shared"))
+NIH_IMAGE = SHARED / "data" / "nih" / "images" / "00000001_000.png"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed "
+                       "(`make browser` or `apt-get install chromium` installs it)"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def phantom_png(tmp_path) -> Path:
+    """A synthetic chest with an effusion, as a user's PNG."""
+    from chestx.data.phantom import render, sample_anatomy
+
+    rng = np.random.default_rng(7)
+    gray, _ = render(384, sample_anatomy(rng), {"Effusion": 1}, rng)
+    path = tmp_path / "phantom_effusion.png"
+    Image.fromarray(gray).save(path)
+    return path
+
+
+def _screenshot(page, name: str) -> None:
+    folder = os.environ.get("CHESTX_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), full_page=True)
+
+
+def _upload_and_check(page, path: Path, shot: str) -> None:
+    """Upload ``path``; check the list against the JSON answer; click the top finding."""
+    with page.expect_response(lambda r: r.url.endswith("/api/predict")) as answer:
+        page.set_input_files("#file-input", str(path))
+    result = answer.value.json()
+    assert answer.value.status == 200, result
+    page.wait_for_selector(f"#caption:has-text('{path.name}')")
+
+    names = page.locator(".finding .name").all_inner_texts()
+    by_probability = sorted(result["findings"], key=lambda f: -f["probability"])
+    assert names == [f["name"] for f in by_probability]
+    assert page.is_visible("#xray") and page.is_hidden("#heatmap")
+
+    top = by_probability[0]
+    page.click(f".finding[data-finding='{top['name']}']")
+    page.wait_for_function("() => { const h = document.getElementById('heatmap');"
+                           " return !h.hidden && h.complete && h.naturalWidth > 0; }")
+    assert page.get_attribute("#heatmap", "data-finding") == top["name"]
+    assert page.locator("#boxes rect").count() == len(top["boxes"])
+    assert page.get_attribute(".finding.selected", "data-finding") == top["name"]
+    # the overlay covers the image exactly
+    xray, heat = page.locator("#xray").bounding_box(), page.locator("#heatmap").bounding_box()
+    assert xray["width"] > 100
+    assert all(abs(xray[k] - heat[k]) < 1.5 for k in ("x", "y", "width", "height"))
+
+    page.fill("#opacity", "35")
+    page.dispatch_event("#opacity", "input")
+    assert page.eval_on_selector("#heatmap", "h => h.style.opacity") == "0.35"
+    _screenshot(page, shot)
+
+
+def test_viewer_end_to_end(browser, live_server, phantom_png, tmp_path):
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    outside = []
+    page.on("request", lambda r: None if r.url.startswith(live_server) or r.url.startswith(
+        "data:") or r.url.startswith("blob:") else outside.append(r.url))
+    page.goto(live_server + "/")
+    page.wait_for_selector("#model-info:has-text('resnet18')")
+    assert "64 px" in page.inner_text("#model-info")
+    _screenshot(page, "viewer_empty.png")
+
+    _upload_and_check(page, phantom_png, "viewer_phantom.png")
+
+    if NIH_IMAGE.is_file():  # the real image, when the project's data is beside the checkout
+        page.click("#another")  # opens the file chooser; set_input_files answers it
+        _upload_and_check(page, NIH_IMAGE, "viewer_nih.png")
+
+    text = tmp_path / "report.txt"
+    text.write_text("FINDINGS: no acute cardiopulmonary process.\n")
+    page.set_input_files("#file-input", str(text))
+    page.wait_for_selector("#message:has-text('not a PNG, JPEG or DICOM')")
+    _screenshot(page, "viewer_refused.png")
+
+    assert errors == [] and outside == []
+    page.close()
