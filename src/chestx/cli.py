@@ -145,6 +145,172 @@ def label_eval_cmd(
 
 
 # ------------------------------------------------------------- models (issue: training)
+def _threads(threads: int) -> None:
+    if threads > 0:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
+def _print_table(frame, title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in frame.columns:
+        table.add_column(str(column), justify="left" if column in ("finding", "Setting")
+                         else "right")
+    for _, row in frame.iterrows():
+        table.add_row(*["" if v != v else (f"{v:.4f}" if isinstance(v, float) else str(v))
+                        for v in row])
+    Console().print(table)
+
+
+_PRETRAINED_HELP = "Start from torchvision's ImageNet weights (downloaded; offline use --weights)."
+
+
+@app.command("train")
+def train_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
+    out: Path = typer.Option(..., "--out", help="Run folder: best.pt, last.pt, metrics.csv."),
+    backbone: str = typer.Option("resnet50", "--backbone", help="alexnet, googlenet, vgg16, "
+                                 "resnet50, densenet121, resnet18 or a torchvision name."),
+    pooling: str = typer.Option("lse", "--pooling", help="avg | max | lse"),
+    lse_r: float = typer.Option(10.0, "--lse-r", help="r of LSE pooling (paper: 10)."),
+    loss: str = typer.Option("wce", "--loss", help="hinge | euclidean | ce | wce"),
+    image_size: int = typer.Option(1024, "--image-size", help="Input side (paper: 1024)."),
+    classes: int = typer.Option(14, "--classes", help="14 (ChestX-ray14) or 8 (ChestX-ray8)."),
+    batch_size: int = typer.Option(8, "--batch-size", help="Images per forward pass."),
+    iter_size: int = typer.Option(10, "--iter-size", help="Batches accumulated per SGD step "
+                                  "(paper: batch x iter = 80)."),
+    epochs: int = typer.Option(10, "--epochs"),
+    lr: float = typer.Option(0.001, "--lr", help="SGD learning rate (cosine-annealed)."),
+    momentum: float = typer.Option(0.9, "--momentum"),
+    weight_decay: float = typer.Option(1e-4, "--weight-decay"),
+    schedule: str = typer.Option("cosine", "--schedule", help="cosine | constant"),
+    workers: int = typer.Option(2, "--workers", help="DataLoader processes (0: in-process)."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    amp: bool = typer.Option(False, "--amp", help="Mixed precision (fp16 on GPU, bf16 CPU)."),
+    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
+    weights: Path | None = typer.Option(None, "--weights", help="Backbone state dict "
+                                        "(torchvision) or a chestx checkpoint to start from."),
+    split: str = typer.Option("official", "--split", help="official | random (patient-wise)."),
+    seed: int = typer.Option(0, "--seed"),
+    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Use DIR/cache when present."),
+    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where `chestx cache "
+                                          "--out` wrote the cache (default DIR/cache)."),
+    augment: bool = typer.Option(True, "--augment/--no-augment", help="Crop/rotate/jitter."),
+    max_train_images: int | None = typer.Option(None, "--max-train-images",
+                                                help="Use only the first N training images."),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Train the paper's weakly-supervised multi-label classifier (§3.1, §4)."""
+    from chestx.training import TrainConfig, train
+
+    _threads(threads)
+    config = TrainConfig(
+        data=str(data), out=str(out), backbone=backbone, pooling=pooling, lse_r=lse_r,
+        loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
+        iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
+        weight_decay=weight_decay, schedule=schedule, workers=workers, device=device,
+        amp=amp, pretrained=pretrained, weights=str(weights) if weights else None,
+        split=split, seed=seed, resume=resume, cache=cache,
+        cache_dir=str(cache_dir) if cache_dir else None, augment=augment,
+        max_train_images=max_train_images, progress=not quiet)
+    result = train(config)
+    typer.echo(f"best mean val AUC {result.best_auc:.4f} at epoch {result.best_epoch}; "
+               f"wrote {out}/best.pt, last.pt, metrics.csv")
+
+
+@app.command("cache")
+def cache_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
+    size: int = typer.Option(512, "--size", help="Side of the cached images."),
+    out: Path | None = typer.Option(None, "--out", help="Cache folder (default DIR/cache)."),
+    workers: int = typer.Option(2, "--workers", help="Decoding threads."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Decode and resize every image once into a memory-mapped uint8 array for training."""
+    from chestx.data.cache import build_cache
+
+    report = build_cache(data, size, out, workers=workers, progress=not quiet)
+    for name, problem in report.bad:
+        typer.echo(f"skipped {name}: {problem}", err=True)
+    typer.echo(f"cached {report.n_images} images at {size} px in {report.path}"
+               + (f" ({len(report.bad)} skipped)" if report.bad else ""))
+
+
+@app.command("evaluate")
+def evaluate_command(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A run's best.pt."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
+    out: Path = typer.Option(..., "--out", help="Folder for predictions.csv, auc.csv, roc.png."),
+    split: str = typer.Option("test", "--split", help="test | val | train | all"),
+    batch_size: int = typer.Option(16, "--batch-size"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    workers: int = typer.Option(2, "--workers"),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
+    from chestx.evaluate.runner import evaluate_checkpoint
+
+    _threads(threads)
+    result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
+                                 device=device, workers=workers, progress=not quiet)
+    _print_table(result.table, f"{split}: {len(result.image_ids)} images")
+    if (data / "synth.json").is_file():  # phantoms: only the planted findings are learnable
+        from chestx.data.synth import PLANTED_FINDINGS
+
+        planted = result.table[result.table["finding"].isin(PLANTED_FINDINGS)]["auc"]
+        typer.echo(f"mean AUC over the {planted.notna().sum()} planted findings: "
+                   f"{planted.mean():.4f}")
+    typer.echo(f"wrote {', '.join(str(p) for p in result.files.values())}")
+
+
+@app.command("reproduce")
+def reproduce_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
+    grid: str = typer.Option(..., "--grid", help="backbones | losses | pooling"),
+    out: Path = typer.Option(Path("reproduce"), "--out", help="Folder for runs and tables."),
+    values: str | None = typer.Option(None, "--values", help="Comma list overriding the "
+                                      "grid, e.g. resnet18,alexnet or lse:10,avg or ce,wce."),
+    backbone: str = typer.Option("resnet50", "--backbone", help="Backbone of the losses and "
+                                 "pooling grids (paper: ResNet-50)."),
+    image_size: int = typer.Option(1024, "--image-size"),
+    classes: int = typer.Option(8, "--classes", help="8 as in Table 3, or 14."),
+    epochs: int = typer.Option(10, "--epochs"),
+    batch_size: int = typer.Option(8, "--batch-size"),
+    iter_size: int = typer.Option(10, "--iter-size"),
+    lr: float = typer.Option(0.001, "--lr"),
+    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
+    split: str = typer.Option("official", "--split", help="official | random"),
+    seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device"),
+    workers: int = typer.Option(2, "--workers"),
+    amp: bool = typer.Option(False, "--amp"),
+    max_train_images: int | None = typer.Option(None, "--max-train-images"),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Run the paper's ablations (Table 3 rows, Fig. 6) with shared settings."""
+    from chestx.training import TrainConfig
+    from chestx.training.reproduce import reproduce
+
+    _threads(threads)
+    base = TrainConfig(data=str(data), out=str(out), backbone=backbone, image_size=image_size,
+                       classes=classes, epochs=epochs, batch_size=batch_size,
+                       iter_size=iter_size, lr=lr, pretrained=pretrained, split=split,
+                       seed=seed, device=device, workers=workers, amp=amp,
+                       max_train_images=max_train_images, progress=not quiet)
+    chosen = [v.strip() for v in values.split(",") if v.strip()] if values else None
+    table = reproduce(base, grid, out, chosen)
+    _print_table(table, f"test AUC, grid {grid}")
+    typer.echo(f"wrote {out / grid}/table.csv and table.md")
+
+
 # ---------------------------------------------------------- localize (issue: localization)
 @app.command("localize")
 def localize_command(

@@ -3,7 +3,9 @@
 With :class:`BrightnessNet` the Mass heatmap is the image averaged over 8 x 8 blocks. A
 16 x 16 blob on the block grid at (8, 8) gives 2 x 2 hot cells; bilinear upsampling ramps
 from 1 at their centres (12, 20) to 0 at the next centres (4, 28), so:
-- ``peak`` (half of the peak): the ramp crosses 0.5 at 8 and 24 -> box (8, 8, 16, 16);
+- ``peak`` (levels 0.6 and 0.85 of the peak over the median background, here 0): pixel
+  centres with ramp >= 0.6 from x + 0.5 = 8.8 to 23.2 -> box (9, 9, 14, 14), IoU 196/256 =
+  0.77; >= 0.85 from 10.8 -> box (11, 11, 10, 10), IoU 100/256 = 0.39; both IoBB 1;
 - ``paper`` at 60: ramp >= 60/255 from x = 5.9 -> a 20 x 20 box, IoU 256/400 = 0.64, IoBB
   0.64; at 180: from x = 9.6 -> a 12 x 12 box inside the blob, IoU 144/256 = 0.56, IoBB 1.
 """
@@ -50,12 +52,15 @@ def test_localize_ground_truth_boxes_each_gt_class_once_per_generator(brightness
     assert list(problems) == ["missing.png"] and "image not found" in problems["missing.png"]
     peak = boxes["peak"]
     mass = peak[peak["Finding Label"] == "Mass"].set_index("Image Index")
-    assert np.allclose(mass.loc["a.png", ["x", "y", "w", "h"]].to_numpy(float), (8, 8, 16, 16),
-                       atol=0.5)
-    assert np.allclose(mass.loc["b.png", ["x", "y", "w", "h"]].to_numpy(float),
-                       (40, 32, 16, 16), atol=0.5)
+    assert mass.loc["a.png", ["x", "y", "w", "h"]].to_numpy(float).tolist() == [
+        [9, 9, 14, 14], [11, 11, 10, 10]]
+    assert mass.loc["b.png", ["x", "y", "w", "h"]].to_numpy(float).tolist() == [
+        [41, 33, 14, 14], [43, 35, 10, 10]]
     assert set(peak.loc[peak["Image Index"] == "a.png", "Finding Label"]) == {"Mass"}
-    assert set(peak.loc[peak["Image Index"] == "b.png", "Finding Label"]) == {"Mass", "Nodule"}
+    assert set(peak.loc[peak["Image Index"] == "b.png", "Finding Label"]) == {"Mass"}
+    # Nodule heat (the negative image) peaks on the flat background: nothing stands out
+    assert set(boxes["paper"].loc[boxes["paper"]["Image Index"] == "b.png",
+                                  "Finding Label"]) == {"Mass", "Nodule"}
     paper_a = boxes["paper"][(boxes["paper"]["Image Index"] == "a.png")]
     assert sorted(paper_a["w"].round()) == [12, 20]  # one box per threshold
 
@@ -72,8 +77,12 @@ def test_evaluate_model_localization_writes_and_compares(brightness_net, blob_fo
     peak, paper = results["peak"], results["paper"]
     assert np.allclose(saved["acc"], peak["acc"])
     assert (peak["n_images"] == peak["finding"].map({"Mass": 2, "Nodule": 1})).all()
-    # Mass (2 images, missing.png is not scored): peak boxes are the blobs: IoU 1; paper: IoU 0.64 and 0.56 only
+    # Mass (2 images, missing.png is not scored): peak boxes have IoU 0.77 and 0.39,
+    # paper boxes 0.64 and 0.56 only
     assert mean_acc(peak, "iou", 0.7, ["Mass"]) == 1
+    at = peak[(peak["measure"] == "iou") & np.isclose(peak["threshold"], 0.7)
+              & (peak["finding"] == "Mass")]
+    assert at["afp"].item() == 1.0  # the tight core box, once per image
     assert mean_acc(paper, "iou", 0.7, ["Mass"]) == 0
     assert mean_acc(paper, "iou", 0.5, ["Mass"]) == 1
     assert mean_acc(paper, "iobb", 0.5, ["Mass"]) == 1

@@ -84,7 +84,8 @@ def test_min_area_and_mean_score():
 
 def test_peak_box_is_the_half_maximum_of_each_peak():
     # the half maximum of a tent is +-0.5 cell: exactly the hot cell, 128 px, for each peak
-    boxes = heatmap_to_boxes(_spikes((2, 3, 1.0), (6, 6, 0.6)), (1024, 1024), "peak")
+    boxes = heatmap_to_boxes(_spikes((2, 3, 1.0), (6, 6, 0.6)), (1024, 1024), "peak",
+                             levels=(0.5,))
     assert len(boxes) == 2
     assert np.allclose(boxes[0].xywh, (384, 256, 128, 128), atol=4)
     assert np.allclose(boxes[1].xywh, (768, 768, 128, 128), atol=4)
@@ -94,23 +95,49 @@ def test_peak_box_is_the_half_maximum_of_each_peak():
 
 def test_peak_level_sets_the_box_size():
     # level 0.25: 1 - |dx| >= 0.25 -> 0.75 cell each side, 192 px
-    box = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024), "peak", level=0.25,
+    box = heatmap_to_boxes(_spikes((2, 3, 1.0)), (1024, 1024), "peak", levels=(0.25,),
                            work_size=None)[0]
     assert box.w == pytest.approx(192, abs=2) and box.x == pytest.approx(448 - 96, abs=1)
 
 
+def test_peak_default_levels_give_two_nested_boxes_per_peak():
+    # levels 0.6 and 0.85: 0.4 and 0.15 cell each side of the centre (448, 320): 102, 38 px
+    boxes = heatmap_to_boxes(_spikes((2, 3, 1.0), (6, 6, 0.7)), (1024, 1024), "peak",
+                             work_size=None)
+    assert len(boxes) == 4  # two per peak; the weaker peak's are as tight as the first's
+    assert np.allclose(boxes[0].xywh, (448 - 51, 320 - 51, 102, 102), atol=2)
+    assert np.allclose(boxes[1].xywh, (448 - 19, 320 - 19, 38, 38), atol=2)
+    assert np.allclose(boxes[2].xywh, (832 - 51, 832 - 51, 102, 102), atol=2)
+    assert np.allclose(boxes[3].xywh, (832 - 19, 832 - 19, 38, 38), atol=2)
+    assert [round(b.score, 2) for b in boxes] == [1.0, 1.0, 0.7, 0.7]
+
+
+def test_peak_levels_are_relative_to_the_median_background():
+    # a raised background (0.5 everywhere) with one peak of 1.0: with the median as floor
+    # the 0.6 level sits at 0.8 (box 0.4 cell each side); from the minimum it would sit at
+    # 0.6 of the range above 0 -- with background 0.5 that is the whole map for the min
+    heatmap = np.full((8, 8), 0.5, dtype=np.float32)
+    heatmap[2, 3] = 1.0
+    heatmap[7, 7] = 0.0  # the minimum, far away
+    median = heatmap_to_boxes(heatmap, (256, 256), "peak", levels=(0.6,), work_size=None)
+    assert np.allclose(median[0].xywh, (112 - 12.8, 80 - 12.8, 25.6, 25.6), atol=1.5)
+    low = heatmap_to_boxes(heatmap, (256, 256), "peak", levels=(0.4,), background="min",
+                           work_size=None)
+    assert low[0].w > 200  # 0.4 of the range is below the 0.5 background: all connected
+
+
 def test_peak_suppresses_a_peak_inside_a_stronger_region():
     ridge = _spikes((3, 3, 1.0), (3, 4, 0.8), (3, 5, 0.9))  # saddle 0.8 above half of 1.0
-    boxes = heatmap_to_boxes(ridge, (256, 256), "peak", work_size=None)
+    boxes = heatmap_to_boxes(ridge, (256, 256), "peak", levels=(0.5,), work_size=None)
     assert len(boxes) == 1
     # cells of 32 px; the region spans the centres 112..176 of cells 3..5, plus where the tent
     # stays >= 0.5: 0.5 cell left of cell 3 (1.0), 1 - 0.5/0.9 = 0.44 cell right of cell 5
     assert boxes[0].x == pytest.approx(112 - 16, abs=1)
     assert boxes[0].x + boxes[0].w == pytest.approx(176 + 0.444 * 32, abs=1.5)
     apart = _spikes((1, 1, 1.0), (6, 6, 0.9))
-    assert len(heatmap_to_boxes(apart, (256, 256), "peak")) == 2
-    assert len(heatmap_to_boxes(apart, (256, 256), "peak", max_boxes=1)) == 1
-    assert len(heatmap_to_boxes(apart, (256, 256), "peak", min_peak=0.95)) == 1
+    assert len(heatmap_to_boxes(apart, (256, 256), "peak", levels=(0.5,))) == 2
+    assert len(heatmap_to_boxes(apart, (256, 256), "peak", max_boxes=1)) == 2  # 2 levels
+    assert len(heatmap_to_boxes(apart, (256, 256), "peak", min_peak=0.95)) == 2
 
 
 def test_heatmap_peaks_are_sorted_and_thresholded():
@@ -121,7 +148,7 @@ def test_heatmap_peaks_are_sorted_and_thresholded():
 
 def test_registry_builds_by_name_and_rejects_unknown():
     assert isinstance(build_generator("paper"), ThresholdBoxGenerator)
-    assert isinstance(build_generator("peak", level=0.6), PeakBoxGenerator)
+    assert isinstance(build_generator("peak", levels=(0.6,)), PeakBoxGenerator)
     assert build_generator("paper").thresholds == (60.0, 180.0)  # the paper's defaults
     with pytest.raises(ValueError, match="unknown box method 'nope'"):
         build_generator("nope")

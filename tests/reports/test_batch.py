@@ -39,6 +39,16 @@ def test_label_examples_cli(tmp_path, run_cli, examples_csv):
     assert negated["status"] == 0 and negated["rule"].startswith("neg.")
 
 
+def test_examples_match_their_hand_labels(tmp_path, labeler, examples_csv):
+    """examples/reports.csv carries hand labels (``gold``) of its 24 reports."""
+    from chestx.reports.evaluate import evaluate_files
+
+    out = tmp_path / "labels.csv"
+    label_file(examples_csv, out, labeler=labeler, progress=False)
+    result = evaluate_files(examples_csv, out)
+    assert result["table2_micro"]["f1"] == 1.0 and result["table18_micro"]["f1"] == 1.0
+
+
 def test_two_workers_match_one(tmp_path, labeler, examples_csv):
     one, two = tmp_path / "one.csv", tmp_path / "two.csv"
     label_file(examples_csv, one, workers=1, labeler=labeler, progress=False)
@@ -72,16 +82,20 @@ def test_bad_rows_are_kept_blank_and_listed(tmp_path, run_cli):
         + f'r4,"{big}",x\n'.encode()
         + b'r5,"too",many,fields\n'
         b'r6,"FINDINGS: No effusion.",x\n'
+        b'r7,"a "stray" quote",x\n'
+        b'r8,"FINDINGS: Small pneumothorax.",x\n'
     )
     out = tmp_path / "out.csv"
     code, _, err = run_cli("label", src, "-o", out, "-q")
     assert code == 0
     rows = read_rows(out)
-    assert [r["report_id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5", "r6"]
+    assert [r["report_id"] for r in rows] == ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"]
     assert rows[0]["Cardiomegaly"] == "1" and rows[5]["Normal"] == "1"
-    for row in rows[1:5]:
+    assert rows[7]["Pneumothorax"] == "1"  # reading goes on after a malformed line
+    for row in rows[1:5] + rows[6:7]:
         assert row["Normal"] == "" and row["Finding Labels"] == ""
-    for rid, why in (("r2", "empty"), ("r3", "UTF-8"), ("r4", "too long"), ("r5", "fields")):
+    for rid, why in (("r2", "empty"), ("r3", "UTF-8"), ("r4", "too long"), ("r5", "fields"),
+                     ("r7", "malformed CSV line")):
         assert any(rid in line and why in line for line in err.splitlines()), (rid, err)
 
 

@@ -59,3 +59,20 @@ def test_bad_vocabulary_file(tmp_path):
     path.write_text("finding\tpattern\tcui\tcomment\nMass\t(unclosed\t\t\n")
     with pytest.raises(ChestxError, match="bad pattern"):
         load_terms(path, "finding")
+
+
+def test_expand_keeps_the_language():
+    import re
+
+    from chestx.reports.vocabulary import _expand
+
+    assert _expand("(surgical |vascular )?clips|tip") == [
+        "surgical clips", "vascular clips", "clips", "tip"]
+    assert _expand("(?:a|b)c") == ["(?:a|b)c"]
+    pattern = "(heart|cardiac silhouette)( (is|appears))* (mildly )?enlarged|cardiomegaly"
+    texts = ["heart is enlarged", "cardiac silhouette appears mildly enlarged", "cardiomegaly",
+             "heart enlarged", "heart is normal"]
+    for text in texts:
+        whole = bool(re.fullmatch(f"(?:{pattern})", text))
+        parts = any(re.fullmatch(f"(?:{alt})", text) for alt in _expand(pattern))
+        assert whole == parts, text

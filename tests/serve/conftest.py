@@ -145,3 +145,13 @@ def make_dicom():
 def reference(reference_model):
     """``reference(gray)`` -> (probabilities (C,), heatmaps (C, S, S)) from the network."""
     return lambda gray: reference_outputs(reference_model, gray)
+
+
+@pytest.fixture(scope="session")
+def reference_many(reference_model):
+    """``reference_many(grays)`` -> probabilities ``(N, C)`` in one forward pass."""
+    def _run(grays):
+        batch = torch.stack([to_tensor(gray, IMAGE_SIZE) for gray in grays])
+        with torch.no_grad():
+            return torch.sigmoid(reference_model(batch)).numpy()
+    return _run

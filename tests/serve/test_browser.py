@@ -8,6 +8,7 @@ screenshots. Skipped, with the reason, only where Chromium is not installed.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from pathlib import Path
@@ -90,11 +91,12 @@ def _upload_and_check(page, path: Path, shot: str) -> None:
     _screenshot(page, shot)
 
 
-def test_viewer_end_to_end(browser, live_server, phantom_png, tmp_path):
+def test_viewer_end_to_end(browser, live_server, phantom_png, make_dicom, tmp_path):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     errors = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    outside = []
+    outside, posts = [], []
+    page.on("request", lambda r: posts.append(r.url) if r.method == "POST" else None)
     page.on("request", lambda r: None if r.url.startswith(live_server) or r.url.startswith(
         "data:") or r.url.startswith("blob:") else outside.append(r.url))
     page.goto(live_server + "/")
@@ -103,6 +105,19 @@ def test_viewer_end_to_end(browser, live_server, phantom_png, tmp_path):
     _screenshot(page, "viewer_empty.png")
 
     _upload_and_check(page, phantom_png, "viewer_phantom.png")
+
+    # drag and drop, with a DICOM file this time: the page shows the server's rendering of it
+    dicom = make_dicom(tmp_path / "phantom.dcm", np.asarray(Image.open(phantom_png)))
+    page.evaluate("""([name, b64]) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, {type: "application/dicom"}));
+        document.getElementById("dropzone").dispatchEvent(
+            new DragEvent("drop", {dataTransfer: transfer, bubbles: true}));
+    }""", [dicom.name, base64.b64encode(dicom.read_bytes()).decode()])
+    page.wait_for_selector("#caption:has-text('phantom.dcm · 384×384 px')")
+    assert page.locator(".finding").count() == 14
+    assert page.evaluate("document.getElementById('xray').naturalWidth") == 384
 
     if NIH_IMAGE.is_file():  # the real image, when the project's data is beside the checkout
         page.click("#another")  # opens the file chooser; set_input_files answers it
@@ -113,6 +128,13 @@ def test_viewer_end_to_end(browser, live_server, phantom_png, tmp_path):
     page.set_input_files("#file-input", str(text))
     page.wait_for_selector("#message:has-text('not a PNG, JPEG or DICOM')")
     _screenshot(page, "viewer_refused.png")
+
+    big = tmp_path / "huge.png"  # over the 1 MB cap of the test server: refused before upload
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(2 * 2**20))
+    posts_before = len(posts)
+    page.set_input_files("#file-input", str(big))
+    page.wait_for_selector("#message:has-text('the limit is 1 MB')")
+    assert len(posts) == posts_before  # nothing was sent
 
     assert errors == [] and outside == []
     page.close()

@@ -66,8 +66,17 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm")
 _AGE_UNIT_DIVISOR = {"Y": 1, "M": 12, "W": 52, "D": 365}
 
 
+def _is_gzip(path: Path) -> bool:
+    """True for gzip data, whatever the suffix (a ``.csv.gz`` renamed to ``.csv`` still reads)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(2) == b"\x1f\x8b"
+    except OSError:
+        return False
+
+
 def _first_line(path: Path) -> str:
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if _is_gzip(path) else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
             return handle.readline().rstrip("\r\n")
@@ -81,7 +90,8 @@ def _read_rows(path: Path, names: Sequence[str], spare: int) -> pd.DataFrame:
     extra = [f"_spare{i}" for i in range(spare)]
     try:
         frame = pd.read_csv(path, header=None, skiprows=1, names=list(names) + extra, dtype=str,
-                            keep_default_na=False, skip_blank_lines=True, compression="infer")
+                            keep_default_na=False, skip_blank_lines=True,
+                           compression="gzip" if _is_gzip(path) else None)
     except (pd.errors.ParserError, UnicodeDecodeError, OSError, EOFError) as exc:
         raise ChestxError(f"{path}: cannot parse CSV ({exc})".replace("\n", " ")) from exc
     for column in extra:

@@ -6,11 +6,12 @@ parameters and :func:`heatmap_to_boxes` is the one-call form.
 - ``paper`` (:class:`ThresholdBoxGenerator`): Wang et al. 2017, §3.2 — upsample the heatmap to
   the image, scale it to [0, 255], threshold at 60 and at 180 separately and box every
   connected region of each binary map (so one blob gives 2 nested boxes).
-- ``peak`` (:class:`PeakBoxGenerator`): a region grown from each local peak — the connected
-  pixels at or above ``level`` times that peak's heat — boxed once, peaks already covered by a
-  stronger peak's region suppressed (non-maximum suppression), at most ``max_boxes`` boxes.
-  Its threshold follows each peak instead of being fixed, so a blob gets one box that hugs
-  its half-maximum extent rather than a loose 60-level box plus a nested 180-level one.
+- ``peak`` (:class:`PeakBoxGenerator`): regions grown from each local peak — the connected
+  pixels above 0.6 and 0.85 of that peak's prominence over the map's background (median) —
+  one box per level, peaks inside a stronger peak's region suppressed (non-maximum
+  suppression), at most ``max_boxes`` peaks. Its levels follow each peak instead of the
+  map's range, so a weak second lesion gets boxes as tight as the first, and background
+  wiggles above 60/255 do not become false positives.
 """
 
 from __future__ import annotations
@@ -127,60 +128,76 @@ def heatmap_peaks(heatmap: np.ndarray, min_peak: float) -> list[tuple[int, int]]
 @register_generator("peak")
 @dataclass
 class PeakBoxGenerator:
-    """Boxes grown from the heatmap's peaks, with non-maximum suppression.
+    """Nested boxes grown from each heatmap peak, with non-maximum suppression.
 
-    For each local maximum of the ``(S, S)`` heatmap (highest first) whose scaled height is at
-    least ``min_peak`` (0..1 of the map's range), the region is the connected set of upsampled
-    pixels with heat >= ``level`` times the heat at that peak (heat scaled to [0, 1]); its box
-    is kept unless the region contains a peak already boxed. At most ``max_boxes`` boxes; the
-    score is the peak's scaled height.
+    The paper cuts the whole map at two fixed levels (60 and 180 of 255), so a weak second
+    peak gets only a loose box, and a noisy map many small ones. Here each local maximum of
+    the ``(S, S)`` heatmap (highest first) whose scaled height is at least ``min_peak`` (0..1
+    of the map's range) is cut at levels relative to its own prominence above the map's
+    background: the region of a level ``l`` is the connected set of upsampled pixels with
+    ``heat >= background + l * (peak - background)`` around the peak, and each level gives one
+    box. A peak whose lowest-level region holds a stronger peak already boxed is suppressed.
+    At most ``max_boxes`` peaks; the score is the peak's scaled height.
 
     Parameters
     ----------
-    level : fraction of the peak height that bounds its region (0.5: half maximum).
-    min_peak : weakest peak, as a fraction of the heatmap's range, that may start a box.
-    max_boxes : most boxes per heatmap.
+    levels : fractions of the peak's prominence bounding its regions, one box each
+        (``(0.6, 0.85)``: a box near the lesion's extent and a tight one on its core).
+    min_peak : weakest peak, as a fraction of the heatmap's range, that may start boxes.
+    max_boxes : most peaks boxed per heatmap.
     min_area : boxes smaller than this many stored-image pixels are dropped.
     work_size : longest side the heatmap is upsampled to (``None``: the full image size).
         Box edges are quantized to ``image / work_size`` pixels (4 px for 1024 at 256).
+    background : ``"median"`` of the upsampled map (robust to a few hot or cold spots) or
+        ``"min"`` (the map's minimum, i.e. heights as the paper scales them).
     """
 
-    level: float = 0.5
+    levels: tuple[float, ...] = (0.6, 0.85)
     min_peak: float = 0.5
     max_boxes: int = 3
     min_area: float = 0.0
     work_size: int | None = 256
+    background: str = "median"
 
     def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
                  finding: str = "") -> list[Box]:
         heatmap = np.asarray(heatmap, dtype=np.float32)
         scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size)
-        cell_h = scaled.shape[0] / heatmap.shape[0]
-        cell_w = scaled.shape[1] / heatmap.shape[1]
-        structure = ndimage.generate_binary_structure(2, 2)
+        floor = float(np.median(scaled)) if self.background == "median" else 0.0
+        cell = (scaled.shape[0] / heatmap.shape[0], scaled.shape[1] / heatmap.shape[1])
+        levels = sorted(self.levels)
         boxes: list[Box] = []
         seeds: list[tuple[int, int]] = []
         # union of the regions grown so far: a weaker peak inside one of them grows a region
         # holding that one, hence a boxed seed, so it is suppressed without labelling again
         covered = np.zeros(scaled.shape, dtype=bool)
         for row, col in heatmap_peaks(heatmap, self.min_peak):
-            if len(boxes) >= self.max_boxes:
+            if len(seeds) >= self.max_boxes:
                 break
             # the centre of the peak cell on the work map: where the upsampled peak lies
-            seed = (min(int((row + 0.5) * cell_h), scaled.shape[0] - 1),
-                    min(int((col + 0.5) * cell_w), scaled.shape[1] - 1))
-            height = scaled[seed]
-            if height <= 0 or covered[seed]:
+            seed = (min(int((row + 0.5) * cell[0]), scaled.shape[0] - 1),
+                    min(int((col + 0.5) * cell[1]), scaled.shape[1] - 1))
+            height = float(scaled[seed])
+            if height <= floor or covered[seed]:
                 continue
-            labels, _ = ndimage.label(scaled >= self.level * height, structure=structure)
-            region = labels[seed]
-            rows, cols = ndimage.find_objects(labels, max_label=region)[region - 1]
-            mask = labels[rows, cols] == region
-            covered[rows, cols] |= mask
-            if any(labels[s] == region for s in seeds):
+            labels, rows, cols = _region(scaled, seed, floor + levels[0] * (height - floor))
+            covered[rows, cols] |= labels[rows, cols] == labels[seed]
+            if any(labels[s] == labels[seed] for s in seeds):
                 continue  # suppressed: a stronger peak already owns this region
             seeds.append(seed)
-            box = _box(rows, cols, sy, sx, height / 255.0, finding)
-            if box.area >= self.min_area:
-                boxes.append(box)
+            regions = [(rows, cols)] + [_region(scaled, seed, floor + lv * (height - floor))[1:]
+                                        for lv in levels[1:]]
+            for rows, cols in regions:
+                box = _box(rows, cols, sy, sx, height / 255.0, finding)
+                if box.area >= self.min_area:
+                    boxes.append(box)
         return boxes
+
+
+def _region(scaled: np.ndarray, seed: tuple[int, int],
+            cut: float) -> tuple[np.ndarray, slice, slice]:
+    """Label ``scaled >= cut`` (8-connected) -> ``(labels, rows, cols)`` of ``seed``'s region."""
+    labels, _ = ndimage.label(scaled >= cut, structure=np.ones((3, 3), dtype=bool))
+    region = int(labels[seed])
+    rows, cols = ndimage.find_objects(labels, max_label=region)[region - 1]
+    return labels, rows, cols

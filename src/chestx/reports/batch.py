@@ -55,7 +55,14 @@ def iter_csv(path: Path) -> Iterator[Report]:
     """Stream the reports of a ``report_id,text`` CSV (constant memory)."""
     csv.field_size_limit(sys.maxsize)
     with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
-        reader = csv.reader(handle, strict=True)
+        record_lines: list[str] = []  # raw lines of the record being read (for bad ones)
+
+        def lines() -> Iterator[str]:
+            for line in handle:
+                record_lines.append(line)
+                yield line
+
+        reader = csv.reader(lines(), strict=True)
         try:
             header = next(reader)
         except StopIteration:
@@ -71,12 +78,16 @@ def iter_csv(path: Path) -> Iterator[Report]:
         row_number = 1
         while True:
             row_number += 1
+            record_lines.clear()
             try:
                 row = next(reader)
             except StopIteration:
                 return
             except csv.Error as exc:
-                yield Report(f"line{reader.line_num}", None,
+                # the id is the first field of the record's first line, when it has one
+                first = record_lines[0] if record_lines else ""
+                rid = first.split(",", 1)[0].strip().strip('"') if id_col == 0 else ""
+                yield Report(_clean_id(rid) or f"line{reader.line_num}", None,
                              f"malformed CSV line {reader.line_num}: {exc}")
                 continue
             yield _csv_report(row, row_number, id_col, text_col, len(header))
@@ -91,8 +102,13 @@ def _csv_report(row: list[str], number: int, id_col: int, text_col: int,
                                  f"expected {width}")
     text = row[text_col]
     if _bad_utf8(text) or _bad_utf8(rid):
-        return Report(rid.encode("utf-8", "replace").decode(), None, "text is not valid UTF-8")
+        return Report(_clean_id(rid), None, "text is not valid UTF-8")
     return Report(rid, text)
+
+
+def _clean_id(rid: str) -> str:
+    """A report id that can be written as UTF-8 (undecodable bytes become ``?``)."""
+    return rid.encode("utf-8", "replace").decode("utf-8")
 
 
 def iter_folder(folder: Path) -> Iterator[Report]:
@@ -117,6 +133,18 @@ def iter_reports(source: str | Path) -> Iterator[Report]:
     if not source.is_file():
         raise ChestxError(f"{source}: no such file or folder")
     return iter_csv(source)
+
+
+def count_reports(source: str | Path) -> int | None:
+    """Number of reports in ``source`` (a quick streaming pass; None if unreadable)."""
+    source = Path(source)
+    try:
+        if source.is_dir():
+            return sum(1 for p in source.iterdir() if p.suffix.lower() == ".txt")
+        with open(source, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+    except (OSError, csv.Error):
+        return None
 
 
 def output_row(report_id: str, result: ReportLabels) -> list[str]:
@@ -156,7 +184,8 @@ def label_file(source: str | Path, output: str | Path, workers: int = 1,
         writer = csv.writer(out)
         writer.writerow(OUTPUT_COLUMNS)
         results = labeler.label_reports(texts(), workers=workers)
-        for result in track(results, "labeling reports", enabled=progress):
+        total = count_reports(source) if progress else None
+        for result in track(results, "labeling reports", total=total, enabled=progress):
             report = pending.popleft()
             if report.problem or result.error:
                 summary.problems.append(f"{report.report_id}: {report.problem or result.error}")

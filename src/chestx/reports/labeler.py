@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import sys
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
-from bisect import bisect_left
 from dataclasses import dataclass, replace
 
 from chestx.errors import ChestxError
@@ -84,7 +84,8 @@ class Labeler:
     vocabulary, rules:
         defaults are the data files shipped beside this module.
     nlp:
-        a spaCy pipeline with a dependency parser (loaded lazily when first needed).
+        a spaCy pipeline with a dependency parser (loaded lazily when first needed);
+        ``False`` for a labeler that only finds sentences and mentions (no parser).
     batch_size:
         reports per parsing batch (sentences of a batch go through ``nlp.pipe`` together).
     cache_size:

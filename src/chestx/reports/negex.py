@@ -1,9 +1,10 @@
 """Baseline: the same vocabulary with NegEx-style negation (a word window, no parse).
 
 This stands in for "MetaMap + NegEx" of the paper's Table 2, so that the benchmark can show
-what the dependency rules buy. A trigger negates (or hedges) a finding within ``window``
-words before it (``pre_*``) or after it (``post_*``), inside the sentence, unless a ``stop``
-word lies between them. Triggers: ``negex_triggers.tsv``.
+what the dependency rules buy. A trigger negates (or hedges) a finding that follows it
+(``pre_*``) or precedes it (``post_*``) in the same sentence, unless a ``stop`` word lies
+between them; ``window`` limits the distance in words (None: the whole sentence, as in
+ConText). Triggers: ``negex_triggers.tsv``.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _STATUS = {"neg": NEGATIVE, "unc": UNCERTAIN}
 class NegexLabeler:
     """Label reports with the shipped vocabulary and a NegEx word window (no spaCy)."""
 
-    def __init__(self, window: int = 5):
+    def __init__(self, window: int | None = None):
         self.window = window
         self._finder = Labeler(nlp=False)  # sections, sentences and vocabulary only
         self.triggers: dict[str, list[tuple[str, ...]]] = {}
@@ -39,8 +40,9 @@ class NegexLabeler:
         """Status of the mention at ``sentence[start:end]`` from the words around it."""
         before = _TOKEN.findall(sentence[:start].lower())
         after = _TOKEN.findall(sentence[end:].lower())
-        before, after = _cut(before[-self.window:], self, True), _cut(after[:self.window],
-                                                                     self, False)
+        if self.window is not None:
+            before, after = before[-self.window:], after[:self.window]
+        before, after = _cut(before, self, True), _cut(after, self, False)
         for polarity in ("neg", "unc"):
             if self._found(before, f"pre_{polarity}") or self._found(after, f"post_{polarity}"):
                 return _STATUS[polarity], f"negex.{polarity}"

@@ -82,7 +82,7 @@ def training_summary(info: dict) -> str:
     parts = [f"{info.get('backbone', 'model')} at {info.get('image_size')} px"]
     training = info.get("training", {})
     if info.get("epoch") is not None:
-        trained = f"trained {info['epoch']} epochs"
+        trained = f"trained {info['epoch']} epoch{'' if info['epoch'] == 1 else 's'}"
         if training.get("data"):
             trained += f" on {Path(str(training['data'])).name}"
             if training.get("split"):

@@ -210,19 +210,22 @@
   els.dropzone.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") { event.preventDefault(); els.fileInput.click(); }
   });
+  // A file dropped anywhere on the page is taken (instead of the browser navigating to it).
   for (const type of ["dragenter", "dragover"]) {
-    els.viewer.addEventListener(type, (event) => {
+    document.addEventListener(type, (event) => {
       event.preventDefault();
       els.viewer.classList.add("dragging");
     });
   }
   for (const type of ["dragleave", "drop"]) {
-    els.viewer.addEventListener(type, (event) => {
+    document.addEventListener(type, (event) => {
       event.preventDefault();
       els.viewer.classList.remove("dragging");
     });
   }
-  els.viewer.addEventListener("drop", (event) => upload(event.dataTransfer.files[0]));
+  document.addEventListener("drop", (event) => {
+    if (event.dataTransfer && event.dataTransfer.files.length) upload(event.dataTransfer.files[0]);
+  });
   els.message.addEventListener("click", () => showMessage(""));
   els.opacity.addEventListener("input", setOpacity);
   els.showBoxes.addEventListener("change", () => {
