@@ -1,6 +1,8 @@
 """Atomic outputs: write to a temp file in the same folder, then ``os.replace``.
 
 A reader never sees a half-written file, and a killed job leaves the old file intact.
+The final file gets the mode a plain ``open(path, "w")`` gives (``0o666 & ~umask``), not the
+0600 of :func:`tempfile.mkstemp`.
 """
 
 from __future__ import annotations
@@ -13,12 +15,28 @@ from pathlib import Path
 from typing import IO
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where Linux shows it in /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    # Elsewhere the only way is to set it and put it back (briefly 0 for other threads).
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path beside ``path``; on success it replaces ``path``, on error it is removed.
 
     Use it for writers that want a file name (``torch.save``, ``fig.savefig``, ``df.to_csv``).
     The temp name keeps the suffix so that writers that look at it (matplotlib, PIL) still work.
+    The file ends with mode ``0o666 & ~umask``, like one made by ``open(path, "w")``.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -27,6 +45,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        # chmod after the writer: it may have replaced the temp file rather than reused it.
+        os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, path)
     except BaseException:
         tmp_path.unlink(missing_ok=True)

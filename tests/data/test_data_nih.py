@@ -13,6 +13,7 @@ from PIL import Image
 
 from chestx.data.nih import (
     DATA_ENTRY_COLUMNS,
+    UNKNOWN,
     NIHDataset,
     find_images,
     parse_age,
@@ -76,6 +77,13 @@ def test_gzip_and_folder_forms(tmp_path, original_csv):
     (("Cardiomegaly,000", "Cardiomegally,000"), "line 2: bad 'Finding Labels'"),
     (("001,00000001,058Y", "001,0000000x,058Y"), "line 3: bad 'Patient ID'"),
     (("011M", "elevenM"), "line 4: bad 'Patient Age'"),
+    (("011M", "abc"), "line 4: bad 'Patient Age' value 'abc'"),
+    (("2500,2048,0.171", "abc,2048,0.171"), "line 4: bad 'OriginalImage[Width' value 'abc'"),
+    (("2500,2048,0.171", "2500.5,2048,0.171"), "line 4: bad 'OriginalImage[Width'"),
+    (("0.171,0.171", "abc,0.171"), "line 4: bad 'OriginalImagePixelSpacing[x' value 'abc'"),
+    (("0.171,0.171", "0.171,nan"), "line 4: bad 'y]' value 'nan'"),
+    (("001,00000001,058Y", ",00000001,058Y"), "line 3: bad 'Follow-up #' value ''"),
+    (("001,00000001,058Y", "001,,058Y"), "line 3: bad 'Patient ID' value ''"),
     (("Image Index,Finding Labels", "Name,Labels"), "not an NIH Data_Entry file"),
     (("0.168,0.168\r\n0000", "0.168,0.168,7\r\n0000"), "line 5 has more than 11 fields"),
     (("00000001_001.png", "00000001_000.png"), "listed twice"),
@@ -87,6 +95,25 @@ def test_bad_csv_is_reported_with_file_and_line(tmp_path, original_csv, change, 
         read_data_entry(path)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+def test_empty_age_size_and_spacing_read_as_unknown(tmp_path, original_csv):
+    """Empty cells (what ``chestx ingest`` writes when a DICOM header lacks them) are unknown:
+    age and size -1 (columns stay int64), spacing NaN; the other rows are untouched."""
+    path = tmp_path / "Data_Entry_2017.csv"
+    path.write_bytes(original_csv.replace("011M,F,AP,2500,2048,0.171,0.171",
+                                          ",F,AP,,,,").encode())
+    frame = read_data_entry(path)
+    assert UNKNOWN == -1
+    assert frame["Patient Age"].tolist() == [58, 58, -1, 0, 1]
+    assert frame["OriginalImage[Width"].tolist() == [2682, 2894, -1, 2500, 2048]
+    assert frame["Height]"].tolist() == [2749, 2729, -1, 2048, 2500]
+    assert [frame[c].dtype for c in ("Patient Age", "OriginalImage[Width", "Height]")] == \
+        [np.int64] * 3
+    for column in ("OriginalImagePixelSpacing[x", "y]"):
+        assert frame[column].dtype == np.float64
+        assert frame[column].isna().tolist() == [False, False, True, False, False]
+        assert frame[column][3] == 0.168
 
 
 def test_missing_csv_and_folder(tmp_path):

@@ -379,15 +379,22 @@ def test_out_folder_inside_the_dicom_folder_is_not_walked(tmp_path):
     assert (second.scanned, second.added, second.already, second.errors) == (1, 0, 1, 0)
 
 
-def test_unknown_age_and_spacing_are_zero_and_still_load(tmp_path):
+def test_unknown_age_and_spacing_are_empty_and_read_as_unknown(tmp_path):
     nih = pytest.importorskip("chestx.data.nih")
     root = tmp_path / "in"
     write_dicom(root / "a.dcm", np.zeros((16, 16), np.uint16), patient_age="", spacing=None)
+    write_dicom(root / "b.dcm", np.zeros((16, 16), np.uint16), patient_id="P2",
+                patient_age="045Y", spacing=(0.2, 0.1))
     ingest(root, tmp_path / "out", size=16, progress=False)
-    [entry] = rows(tmp_path / "out" / "Data_Entry_2017.csv")
-    assert [entry[k] for k in ("Patient Age", "OriginalImagePixelSpacing[x", "y]")] == \
-        ["0", "0", "0"]
-    assert len(nih.read_data_entry(tmp_path / "out")) == 1
+    entries = rows(tmp_path / "out" / "Data_Entry_2017.csv")
+    cells = {e["Patient Age"]: [e[k] for k in ("OriginalImagePixelSpacing[x", "y]")]
+             for e in entries}
+    assert cells == {"": ["", ""], "45": ["0.1", "0.2"]}
+    frame = nih.read_data_entry(tmp_path / "out").set_index("Patient Age")
+    assert sorted(frame.index) == [-1, 45]
+    assert frame.loc[-1, ["OriginalImagePixelSpacing[x", "y]"]].isna().all()
+    assert frame.loc[45, ["OriginalImagePixelSpacing[x", "y]"]].tolist() == [0.1, 0.2]
+    assert (frame.loc[-1, "OriginalImage[Width"], frame.loc[-1, "Height]"]) == (16, 16)
 
 
 def test_official_split_lists_are_patient_wise_and_stable(tmp_path):

@@ -16,7 +16,8 @@ Which files become images: DICOM files (any name, with or without preamble) of a
 decodable pixel data, a frontal view (:func:`view_of`: ViewPosition PA/AP, else the keywords
 of ``frontal_views.tsv`` in the descriptions; undecidable views are skipped unless
 ``unknown_views="keep"``), and a SOPInstanceUID not seen before. Unknown ages and pixel
-spacings are written as ``0`` (NIH's columns are numeric).
+spacings are written as empty cells (:func:`chestx.data.nih.read_data_entry` reads them as
+age -1 and spacing NaN).
 
 Numbering: patients get 1, 2, ... in order of their first study (StudyDate, StudyTime, then
 StudyInstanceUID); each patient's images get follow-ups 0, 1, ... in order of study date/time,
@@ -69,9 +70,10 @@ VIEW_FIELDS = ("ViewPosition", "ViewCodeMeaning", "SeriesDescription", "Protocol
                "AcquisitionDeviceProcessingDescription", "ImageComments", "StudyDescription")
 UNKNOWN_VIEW_POLICIES = ("skip", "keep")
 PNG_COMPRESS_LEVEL = 1
-#: Written for an unknown Patient Age or pixel spacing: NIH's columns are numeric and
-#: chestx.data.nih.read_data_entry (hence split/stats/train) needs a number in every row.
-UNKNOWN_NUMBER = "0"
+#: Written for an unknown Patient Age or pixel spacing: an empty cell, which
+#: chestx.data.nih.read_data_entry reads as age -1 (nih.UNKNOWN) and spacing NaN. A number
+#: such as 0 would pass for a real newborn or a real spacing.
+UNKNOWN_CELL = ""
 #: Share of patients in test_list.txt (NIH's official split holds ~23% of images in test).
 TEST_SHARE = 0.2
 TRAIN_VAL_LIST, TEST_LIST = "train_val_list.txt", "test_list.txt"
@@ -409,11 +411,11 @@ def entry_row(index: str, candidate: Candidate) -> dict[str, str]:
     header = candidate.header
     spacing = candidate.spacing
     number, followup = (int(part) for part in index.removesuffix(".png").split("_"))
-    values = [index, "", str(followup), str(number), age_years(header) or UNKNOWN_NUMBER,
+    values = [index, "", str(followup), str(number), age_years(header) or UNKNOWN_CELL,
               header.get("PatientSex", "").upper()[:1], candidate.view,
               str(candidate.columns), str(candidate.rows),
               *((f"{spacing[0]:.6g}", f"{spacing[1]:.6g}") if spacing else
-                (UNKNOWN_NUMBER, UNKNOWN_NUMBER))]
+                (UNKNOWN_CELL, UNKNOWN_CELL))]
     return dict(zip(DATA_ENTRY_COLUMNS, values, strict=True))
 
 

@@ -65,6 +65,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm")
 
 _AGE_UNIT_DIVISOR = {"Y": 1, "M": 12, "W": 52, "D": 365}
 
+#: ``Patient Age`` and ``OriginalImage[Width``/``Height]`` of an empty cell ("unknown"):
+#: the columns stay int64. An empty pixel spacing reads as NaN.
+UNKNOWN = -1
+
 
 def _is_gzip(path: Path) -> bool:
     """True for gzip data, whatever the suffix (a ``.csv.gz`` renamed to ``.csv`` still reads)."""
@@ -149,6 +153,11 @@ def read_data_entry(path: str | os.PathLike) -> pd.DataFrame:
       ``OriginalImage[Width``, ``Height]``: int64 (``"00000001"`` -> 1);
     - the pixel spacings: float64.
 
+    Unknown values: an empty ``Patient Age``, ``OriginalImage[Width`` or ``Height]`` cell
+    reads as :data:`UNKNOWN` (-1) and an empty pixel spacing as NaN (``chestx ingest`` writes
+    empty cells when the DICOM header lacks them). ``Follow-up #`` and ``Patient ID`` must be
+    filled.
+
     Raises :class:`ChestxError` naming the file (and line) for a missing file, a header that
     is not NIH's, unparseable numbers, unknown finding names or duplicate image names.
     """
@@ -158,11 +167,14 @@ def read_data_entry(path: str | os.PathLike) -> pd.DataFrame:
         raise ChestxError(f"{path}: not an NIH Data_Entry file (header {header[:60]!r})")
     frame = _read_rows(path, DATA_ENTRY_COLUMNS, spare=2)
     frame = frame.apply(lambda col: col.str.strip())
-    for column in ("Follow-up #", "Patient ID", "OriginalImage[Width", "Height]"):
+    for column in ("Follow-up #", "Patient ID"):
         frame[column] = _to_numbers(path, frame, column, int)
+    for column in ("OriginalImage[Width", "Height]"):
+        frame[column] = _to_numbers(path, frame, column, int, empty=UNKNOWN)
     for column in ("OriginalImagePixelSpacing[x", "y]"):
-        frame[column] = _to_numbers(path, frame, column, float)
-    frame["Patient Age"] = _map_cells(path, frame, "Patient Age", parse_age).astype(np.int64)
+        frame[column] = _to_numbers(path, frame, column, float, empty=np.nan)
+    frame["Patient Age"] = _map_cells(path, frame, "Patient Age", _age_or_unknown)
+    frame["Patient Age"] = frame["Patient Age"].astype(np.int64)
     frame["Finding Labels"] = _map_cells(path, frame, "Finding Labels", _canonical_cell)
     duplicated = frame["Image Index"].duplicated()
     if duplicated.any():
@@ -171,9 +183,18 @@ def read_data_entry(path: str | os.PathLike) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def _to_numbers(path: Path, frame: pd.DataFrame, column: str, kind: type) -> pd.Series:
-    values = pd.to_numeric(frame[column], errors="coerce")
-    bad = values.isna() | (values % 1 != 0 if kind is int else False)
+def _age_or_unknown(cell: str) -> int:
+    return UNKNOWN if cell == "" else parse_age(cell)
+
+
+def _to_numbers(path: Path, frame: pd.DataFrame, column: str, kind: type,
+                empty: float | None = None) -> pd.Series:
+    """Cells -> int64/float64; an empty cell becomes ``empty`` (an error when ``None``)."""
+    blank = (frame[column] == "") & (empty is not None)
+    values = pd.to_numeric(frame[column], errors="coerce").mask(blank, empty)
+    bad = values.isna() & ~blank  # text such as "abc" (and empty cells when not allowed)
+    if kind is int:
+        bad |= values % 1 != 0
     if bad.any():
         row = int(np.flatnonzero(bad.to_numpy())[0])
         raise ChestxError(f"{path}: line {row + 2}: bad {column!r} value "
