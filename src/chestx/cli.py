@@ -187,7 +187,11 @@ def train_command(
     lr: float = typer.Option(0.001, "--lr", help="SGD learning rate (cosine-annealed)."),
     momentum: float = typer.Option(0.9, "--momentum"),
     weight_decay: float = typer.Option(1e-4, "--weight-decay"),
+    optimizer: str = typer.Option("sgd", "--optimizer", help="sgd (paper) | adamw (fewer "
+                                  "steps from scratch)."),
     schedule: str = typer.Option("cosine", "--schedule", help="cosine | constant"),
+    half_res_epochs: int = typer.Option(0, "--half-res-epochs", help="Progressive resizing: "
+                                        "train the first N epochs at half --image-size."),
     workers: int = typer.Option(2, "--workers", help="DataLoader processes (0: in-process)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision (fp16 on GPU, bf16 CPU)."),
@@ -214,7 +218,8 @@ def train_command(
         data=str(data), out=str(out), backbone=backbone, pooling=pooling, lse_r=lse_r,
         loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
         iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, schedule=schedule, workers=workers, device=device,
+        weight_decay=weight_decay, optimizer=optimizer, schedule=schedule, workers=workers,
+        device=device, half_res_epochs=half_res_epochs,
         amp=amp, pretrained=pretrained, weights=str(weights) if weights else None,
         split=split, seed=seed, resume=resume, cache=cache,
         cache_dir=str(cache_dir) if cache_dir else None, augment=augment,

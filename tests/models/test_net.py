@@ -119,3 +119,16 @@ def test_pretrained_offline_fails_with_one_clear_line(monkeypatch, tmp_path):
     assert "\n" not in message
     assert "could not download" in message and "--weights PATH" in message
     assert "--no-pretrained" in message
+
+
+def test_resnet_from_scratch_starts_residual_blocks_as_identity():
+    from chestx.models.backbones import build_backbone
+
+    backbone = build_backbone("resnet18", pretrained=False)
+    last_norms = [block.bn2 for layer in (backbone[4], backbone[5], backbone[6], backbone[7])
+                  for block in layer]
+    assert len(last_norms) == 8
+    # zero-initialized last BN of each block: the residual branch adds nothing at the start
+    assert all(torch.count_nonzero(norm.weight) == 0 for norm in last_norms)
+    # while the stem is initialized normally
+    assert torch.count_nonzero(backbone[1].weight) == backbone[1].weight.numel()

@@ -76,3 +76,69 @@ def test_bad_options_are_user_errors(tiny_data, tiny_config, tmp_path):
         train(tiny_config(tiny_data, tmp_path / "a", loss="focal"))
     with pytest.raises(ChestxError, match="--iter-size"):
         train(tiny_config(tiny_data, tmp_path / "b", iter_size=0))
+    with pytest.raises(ChestxError, match="--optimizer"):
+        train(tiny_config(tiny_data, tmp_path / "c", optimizer="lbfgs"))
+
+
+def test_adamw_run_stores_adam_state_and_resumes(tiny_data, tiny_config, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(tiny_data, run, epochs=1, optimizer="adamw", pooling="avg"))
+    state = read_checkpoint(run / "last.pt")["optimizer_state"]["state"]
+    # Adam keeps first and second moments; SGD would keep a momentum buffer only
+    assert {"exp_avg", "exp_avg_sq"} <= set(state[0])
+    result = train(tiny_config(tiny_data, run, epochs=2, resume=True))
+    assert result.epochs == 2
+    assert read_checkpoint(run / "last.pt")["train_config"]["optimizer"] == "adamw"
+
+
+def test_weights_start_does_not_download(tiny_data, tiny_config, tmp_path, monkeypatch):
+    import chestx.models.backbones as backbones
+
+    train(tiny_config(tiny_data, tmp_path / "first", epochs=1, pooling="avg"))
+    original = backbones.torchvision_network
+    asked = []
+
+    def network(name, pretrained=False):
+        asked.append(pretrained)
+        if pretrained:
+            raise AssertionError("tried to download ImageNet weights")
+        return original(name, pretrained)
+
+    monkeypatch.setattr(backbones, "torchvision_network", network)
+    # --pretrained is the default; a --weights start must not reach for the download
+    train(tiny_config(tiny_data, tmp_path / "second", epochs=1, pooling="avg", pretrained=True,
+                      weights=str(tmp_path / "first" / "best.pt")))
+    assert asked and not any(asked)
+
+
+def test_half_resolution_averages_2x2_blocks():
+    from chestx.training.loop import half_resolution
+
+    images = torch.arange(16, dtype=torch.float32).view(1, 1, 4, 4)
+    half = half_resolution(images)
+    assert half.shape == (1, 1, 2, 2)
+    # an exact 2x downscale with antialiasing is the mean of each 2x2 block
+    expected = torch.tensor([[2.5, 4.5], [10.5, 12.5]])
+    torch.testing.assert_close(half[0, 0], expected)
+
+
+def test_half_res_epochs_train_small_then_full(tiny_data, tiny_config, tmp_path, monkeypatch):
+    import chestx.training.loop as loop
+
+    sizes: list[tuple[int, int]] = []
+    original = loop.half_resolution
+
+    def recording(images):
+        out = original(images)
+        sizes.append((images.shape[-1], out.shape[-1]))
+        return out
+
+    monkeypatch.setattr(loop, "half_resolution", recording)
+    epochs_seen = []
+    train(tiny_config(tiny_data, tmp_path / "run", epochs=2, half_res_epochs=1, pooling="avg"),
+          on_epoch_end=lambda epoch, row: epochs_seen.append((epoch, len(sizes))))
+    # every batch of epoch 1 went 32 -> 16 px, none of epoch 2
+    assert sizes and set(sizes) == {(32, 16)}
+    assert epochs_seen[0][1] == epochs_seen[1][1] == len(sizes)
+    with pytest.raises(ChestxError, match="--half-res-epochs"):
+        train(tiny_config(tiny_data, tmp_path / "bad", epochs=2, half_res_epochs=2))

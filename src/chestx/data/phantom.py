@@ -336,7 +336,7 @@ def draw_pneumothorax(canvas: Canvas, side: int) -> np.ndarray:
     black air without vessel markings, bounded by a thin white visceral pleural line."""
     a, rng = canvas.anatomy, canvas.rng
     hu, hv = a.hilum(side)
-    factor = rng.uniform(0.62, 0.8)
+    factor = rng.uniform(0.55, 0.72)
     shrunk = lung_mask(a, hu + (canvas.U - hu) / factor, hv + (canvas.V - hv) / factor, side)
     rim = canvas.lungs[side] & ~shrunk & (canvas.V < hv + 0.12 * a.height)
     rim = ndimage.binary_opening(rim, iterations=1)
@@ -382,22 +382,23 @@ def _round_opacity(canvas: Canvas, centre: tuple[float, float], radius: float,
 
 
 def draw_mass(canvas: Canvas, side: int) -> np.ndarray:
-    """Mass: a large round lobulated opacity (3-6 cm, i.e. 0.045-0.08 of the film width)."""
-    radius = canvas.px(canvas.rng.uniform(0.045, 0.075))
+    """Mass: a large round lobulated opacity (3.5-6 cm: radius 0.05-0.08 of the film width)."""
+    radius = canvas.px(canvas.rng.uniform(0.05, 0.08))
     centre = _place(canvas, side, 0.8 * radius, (0.15, 0.8))
     if centre is None:
         return np.zeros_like(canvas.occupied)
-    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.28, 0.36),
+    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.34, 0.42),
                           edge=0.15 * radius, lobulation=0.08)
 
 
 def draw_nodule(canvas: Canvas, side: int) -> np.ndarray:
-    """Nodule: a small, sharp, dense round opacity (under 3 cm: 0.018-0.028 of the width)."""
-    radius = max(canvas.px(canvas.rng.uniform(0.018, 0.028)), 1.5)
+    """Nodule: a small, sharp, dense round opacity (2-3 cm: radius 0.028-0.04 of the width,
+    the conspicuous end of real nodules, so that a 256-px image still shows it)."""
+    radius = max(canvas.px(canvas.rng.uniform(0.028, 0.04)), 1.5)
     centre = _place(canvas, side, 1.5 * radius, (0.1, 0.85))
     if centre is None:
         return np.zeros_like(canvas.occupied)
-    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.34, 0.42),
+    return _round_opacity(canvas, centre, radius, canvas.rng.uniform(0.42, 0.5),
                           edge=1.2, lobulation=0.03)
 
 
@@ -445,7 +446,7 @@ def draw_consolidation(canvas: Canvas, side: int) -> np.ndarray:
 def draw_infiltration(canvas: Canvas, side: int) -> np.ndarray:
     """Infiltration: a cluster of patchy, ill-defined, fainter opacities in one lung zone."""
     rng = canvas.rng
-    spread = canvas.px(rng.uniform(0.05, 0.08))
+    spread = canvas.px(rng.uniform(0.06, 0.09))
     centre = _place(canvas, side, 0.6 * spread, (0.3, 0.85))
     if centre is None:
         return np.zeros_like(canvas.occupied)
@@ -456,20 +457,25 @@ def draw_infiltration(canvas: Canvas, side: int) -> np.ndarray:
         patches += np.exp(-((canvas.X - px) ** 2 + (canvas.Y - py) ** 2) / (2 * sigma**2))
     patches = np.minimum(patches, 1.0) * canvas.lungs[side]
     patches *= 0.75 + 0.25 * canvas.smooth_noise(canvas.px(0.006))
-    canvas.attenuation += 0.2 * patches
+    canvas.attenuation += 0.3 * patches
     return patches > 0.3
 
 
 def draw_pleural_thickening(canvas: Canvas, side: int) -> np.ndarray:
-    """Pleural thickening: a smooth white band lining the apex and upper lateral wall."""
+    """Pleural thickening: a dense, gently undulating white band lining the apex and upper
+    lateral wall (an apical cap thicker than the normal soft-tissue shadow)."""
     a, rng = canvas.anatomy, canvas.rng
     lung = canvas.lungs[side]
-    thickness = canvas.px(rng.uniform(0.018, 0.028))
     depth = ndimage.distance_transform_edt(lung)
+    # thickness varies along the wall (plaque-like), never thinner than about 2 cm
+    thickness = canvas.px(rng.uniform(0.03, 0.042)) * (
+        1.0 + 0.25 * canvas.smooth_noise(canvas.px(0.04)).clip(-1.5, 1.5))
     hu, hv = a.hilum(side)
-    lateral = side * (canvas.U - hu) > -0.02
-    band = np.clip(1.0 - depth / thickness, 0.0, 1.0) * lung * lateral * (canvas.V < hv)
-    canvas.attenuation += a.lung_depth * 0.8 * band
+    # tapers off towards the hilum level and the medial apex instead of ending in a step
+    thickness = thickness * np.clip((hv - canvas.V) / 0.08, 0.0, 1.0) * np.clip(
+        (side * (canvas.U - hu) + 0.04) / 0.06, 0.0, 1.0)
+    band = np.clip(1.0 - depth / np.maximum(thickness, 1e-3), 0.0, 1.0) ** 0.5 * lung
+    canvas.attenuation += a.lung_depth * 0.95 * band
     canvas.markings *= 1.0 - band
     return band > 0.3
 

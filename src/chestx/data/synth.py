@@ -25,14 +25,14 @@ Planted findings (:data:`PLANTED_FINDINGS`), each drawn where a radiologist look
   meniscus rising laterally; box = the fluid.
 - Pneumothorax: one lung retracted towards its hilum, leaving an apical-lateral rim of air
   without vessel markings and a thin white pleural line; box = the rim.
-- Mass: a round, slightly lobulated opacity of 0.045-0.075 film widths radius (3-6 cm).
-- Nodule: a small sharp round opacity, 0.018-0.028 film widths radius (under 3 cm).
+- Mass: a round, slightly lobulated opacity of 0.05-0.08 film widths radius (3.5-6 cm).
+- Nodule: a small sharp dense round opacity, 0.028-0.04 film widths radius (2-3 cm).
 - Atelectasis: a plate-like lens-shaped band in the lower zone plus volume loss (that
   hemidiaphragm raised); box = the band.
 - Consolidation: a large dense airspace opacity reaching the pleura, ill-defined edges, air
-  bronchograms; Infiltration: a cluster of 4-7 fainter patchy ill-defined opacities.
+  bronchograms; Infiltration: a cluster of 5-8 fainter patchy ill-defined opacities.
 - Emphysema: large hyperlucent lungs, low flat diaphragm, sparse markings (diffuse: no box).
-- Pleural_Thickening: a smooth white band lining the apex and upper lateral chest wall.
+- Pleural_Thickening: a dense undulating white band lining the apex and upper lateral wall.
 - Hernia: a retrocardiac round opacity with a gas cap and air-fluid level.
 
 Pneumonia is not drawn (it is a clinical reading of an opacity); as in NIH reports, a

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
@@ -32,6 +33,7 @@ from chestx.training.data import collate_readable, image_dataset, split_ids
 from chestx.training.distributed import Context, setup, teardown
 
 #: Options that may change when a run is resumed; all others come from its checkpoint.
+OPTIMIZERS = ("sgd", "adamw")
 RESUMABLE_OVERRIDES = ("data", "out", "epochs", "workers", "device", "amp", "progress",
                        "resume", "cache", "cache_dir")
 
@@ -54,6 +56,8 @@ class TrainConfig:
     lr: float = 0.001
     momentum: float = 0.9
     weight_decay: float = 1e-4
+    optimizer: str = "sgd"  # sgd (paper) | adamw (converges in fewer steps from scratch)
+    half_res_epochs: int = 0  # progressive resizing: the first epochs at image_size / 2
     schedule: str = "cosine"  # cosine | constant (per SGD step)
     workers: int = 2
     device: str = "auto"
@@ -78,11 +82,15 @@ class TrainConfig:
             problems.append(f"--pooling must be one of {', '.join(POOLINGS)}")
         if self.pooling == "lse" and self.lse_r <= 0:
             problems.append("--lse-r must be > 0")
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
         if self.schedule not in ("cosine", "constant"):
             problems.append("--schedule must be cosine or constant")
         for name in ("batch_size", "iter_size", "epochs", "image_size"):
             if getattr(self, name) < 1:
                 problems.append(f"--{name.replace('_', '-')} must be >= 1")
+        if not 0 <= self.half_res_epochs < self.epochs:
+            problems.append("--half-res-epochs must be >= 0 and below --epochs")
         if self.classes not in (8, 14):
             problems.append("--classes must be 14 or 8")
         if self.split not in ("official", "random"):
@@ -127,6 +135,15 @@ def _lr(config: TrainConfig, step: int, total: int) -> float:
     return config.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
 
+def make_optimizer(net: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """SGD with momentum as in the paper, or AdamW (same ``lr``/``weight_decay`` flags)."""
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(net.parameters(), lr=config.lr,
+                                 weight_decay=config.weight_decay)
+    return torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay)
+
+
 def _loader(dataset: Dataset, config: TrainConfig, context: Context, epoch: int) -> DataLoader:
     if context.distributed:
         sampler = DistributedSampler(dataset, num_replicas=context.world_size,
@@ -140,6 +157,17 @@ def _loader(dataset: Dataset, config: TrainConfig, context: Context, epoch: int)
                       num_workers=config.workers, collate_fn=collate_readable,
                       pin_memory=context.device.type == "cuda",
                       drop_last=len(dataset) // context.world_size > config.batch_size)
+
+
+def half_resolution(images: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W)`` -> ``(N, 1, H // 2, W // 2)``, antialiased like the cache's resize.
+
+    Progressive resizing: early epochs at half the side cost a quarter of the compute and
+    learn the coarse findings; the last epochs at full size adapt to the test resolution. The
+    network is fully convolutional up to the global pooling, so nothing else changes."""
+    return F.interpolate(images, size=(images.shape[-2] // 2, images.shape[-1] // 2),
+                         mode="bilinear", antialias=True, align_corners=False
+                         ).contiguous(memory_format=torch.channels_last)
 
 
 def _autocast(config: TrainConfig, device: torch.device):
@@ -166,10 +194,13 @@ def _train_epoch(net: torch.nn.Module, loader: DataLoader, optimizer: torch.opti
         for index, batch in enumerate(loader):
             boundary = (index + 1) % config.iter_size == 0 or index + 1 == batches
             if batch is not None:
-                images = batch[0].to(context.device, non_blocking=True)
+                images = batch[0].to(context.device, non_blocking=True,
+                                     memory_format=torch.channels_last)
                 labels = batch[1].to(context.device, non_blocking=True)
                 if augment is not None:
                     images = augment(images, generator)
+                if epoch <= config.half_res_epochs:
+                    images = half_resolution(images)
                 sync = net.no_sync() if context.distributed and not boundary else nullcontext()
                 with sync:
                     with _autocast(config, context.device):
@@ -212,13 +243,15 @@ def _train(config: TrainConfig, context: Context,
     config.check()
     torch.manual_seed(config.seed)
     model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
-                        pretrained=config.pretrained and state is None,
+                        # --weights replaces the ImageNet start: no download then
+                        pretrained=config.pretrained and state is None and not config.weights,
                         weights=config.weights if state is None else None,
                         image_size=config.image_size)
     model.config["loss"] = config.loss
     if state is not None:
         model.load_state_dict(state["model_state"])
-    model.to(context.device)
+    # channels-last convolutions run ~10 % faster on CPU (oneDNN) and use tensor cores on GPU
+    model.to(context.device, memory_format=torch.channels_last)
     ids = split_ids(config.data, config.split, config.seed)
     train_ids = ids["train"][: config.max_train_images] if config.max_train_images else ids[
         "train"]
@@ -230,8 +263,7 @@ def _train(config: TrainConfig, context: Context,
     if context.distributed:
         net = DistributedDataParallel(
             model, device_ids=[context.device.index] if context.device.type == "cuda" else None)
-    optimizer = torch.optim.SGD(net.parameters(), lr=config.lr, momentum=config.momentum,
-                                weight_decay=config.weight_decay)
+    optimizer = make_optimizer(net, config)
     scaler = torch.amp.GradScaler("cuda", enabled=config.amp and context.device.type == "cuda")
     metrics: list[dict] = []
     best_auc, best_epoch, done = -math.inf, 0, 0
