@@ -8,7 +8,7 @@ every writer pays). Target: 1000 images at 256 px well under a minute on 2 cores
 
 from __future__ import annotations
 
-import sys
+import argparse
 import tempfile
 import time
 from pathlib import Path
@@ -30,8 +30,11 @@ def baseline(out: Path, n: int, size: int) -> float:
 
 
 def main() -> None:
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    size = int(sys.argv[2]) if len(sys.argv) > 2 else 256
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("n", type=int, nargs="?", default=200, help="images (200)")
+    parser.add_argument("size", type=int, nargs="?", default=256, help="side in px (256)")
+    args = parser.parse_args()
+    n, size = args.n, args.size
     with tempfile.TemporaryDirectory() as tmp:
         floor = baseline(Path(tmp) / "baseline", n, size)
         for workers in (1, 2):

@@ -7,9 +7,12 @@ with a reason when it is missing.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,3 +38,21 @@ def run_cli(capsys):
         return code, out.out, out.err
 
     return _run
+
+
+def load_script(name: str):
+    """``scripts/<name>.py`` as a module (``make_sample_dicoms`` writes every test DICOM)."""
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.fixture(scope="session")
+def make_dicom():
+    """``make_dicom(path, gray)`` -> path of an 8-bit MONOCHROME2 DICOM of ``gray (H, W)``
+    without a window (readers min-max stretch it, so keep a 0 and a 255 pixel in ``gray``)."""
+    write = load_script("make_sample_dicoms").write_dicom
+    return lambda path, gray: write(path, np.asarray(gray, dtype=np.uint8), spacing=None)

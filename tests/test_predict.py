@@ -6,12 +6,9 @@ import json
 
 import numpy as np
 import pandas as pd
-import pydicom
 import pytest
 import torch
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from chestx.data.images import to_tensor
 from chestx.errors import ChestxError
@@ -50,25 +47,8 @@ def direct(model, gray) -> tuple[np.ndarray, np.ndarray]:
     return torch.sigmoid(logits)[0].numpy(), heatmaps[0].numpy()
 
 
-def write_dicom(path, gray):
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = SecondaryCaptureImageStorage
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality, ds.PhotometricInterpretation, ds.SamplesPerPixel = "CR", "MONOCHROME2", 1
-    ds.Rows, ds.Columns = gray.shape
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit, ds.PixelRepresentation = 7, 0
-    ds.PixelData = gray.tobytes()
-    pydicom.dcmwrite(path, ds, enforce_file_format=True)
-
-
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory):
+def folder(tmp_path_factory, make_dicom):
     """3 PNGs (one in a subfolder), a DICOM, a text file and a corrupt PNG."""
     images = tmp_path_factory.mktemp("inputs") / "images"
     (images / "sub").mkdir(parents=True)
@@ -76,7 +56,7 @@ def folder(tmp_path_factory):
     for name, gray in grays.items():
         Image.fromarray(gray).save(images / ("sub" if name == "p2.png" else "") / name)
     grays["scan.dcm"] = gray_image(9, (70, 70))
-    write_dicom(images / "scan.dcm", grays["scan.dcm"])
+    make_dicom(images / "scan.dcm", grays["scan.dcm"])
     (images / "notes.txt").write_text("not an image")
     (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 40)
     return images, grays

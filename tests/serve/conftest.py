@@ -7,12 +7,9 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
 import torch
 from PIL import Image
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
 
 from chestx.data.images import to_tensor
 from chestx.models import build_model, load_checkpoint, save_checkpoint
@@ -66,29 +63,6 @@ def png_bytes(gray: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write_dicom(path: Path, gray: np.ndarray) -> Path:
-    """An 8-bit MONOCHROME2 DICOM of ``gray`` (no window: the reader min-max stretches)."""
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = SecondaryCaptureImageStorage
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.Modality = "CR"
-    ds.PatientID = "TEST"
-    ds.Rows, ds.Columns = gray.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 8
-    ds.HighBit = 7
-    ds.PixelRepresentation = 0
-    ds.PixelData = np.ascontiguousarray(gray).tobytes()
-    pydicom.dcmwrite(path, ds, enforce_file_format=True)
-    return path
-
-
 @pytest.fixture(scope="session")
 def app(checkpoint):
     from chestx.serve import load_app
@@ -133,12 +107,6 @@ def make_gray():
 @pytest.fixture(scope="session")
 def encode_png():
     return png_bytes
-
-
-@pytest.fixture(scope="session")
-def make_dicom():
-    """``make_dicom(path, gray)`` writes an 8-bit MONOCHROME2 DICOM file."""
-    return write_dicom
 
 
 @pytest.fixture(scope="session")

@@ -111,15 +111,21 @@ def test_weights_start_does_not_download(tiny_data, tiny_config, tmp_path, monke
     assert asked and not any(asked)
 
 
-def test_half_resolution_averages_2x2_blocks():
+def test_half_resolution_matches_pillow_antialiased_resize():
+    import numpy as np
+    from PIL import Image
+
     from chestx.training.loop import half_resolution
 
-    images = torch.arange(16, dtype=torch.float32).view(1, 1, 4, 4)
-    half = half_resolution(images)
-    assert half.shape == (1, 1, 2, 2)
-    # an exact 2x downscale with antialiasing is the mean of each 2x2 block
-    expected = torch.tensor([[2.5, 4.5], [10.5, 12.5]])
-    torch.testing.assert_close(half[0, 0], expected)
+    pixels = np.random.default_rng(0).random((8, 8), dtype=np.float32)
+    half = half_resolution(torch.from_numpy(pixels).view(1, 1, 8, 8))
+    assert half.shape == (1, 1, 4, 4)
+    # Pillow's bilinear resize filters (antialiases) like the cache's resize does
+    expected = np.asarray(Image.fromarray(pixels, mode="F").resize((4, 4), Image.BILINEAR))
+    np.testing.assert_allclose(half[0, 0].numpy(), expected, atol=1e-5)
+    # a constant image stays constant
+    torch.testing.assert_close(half_resolution(torch.full((1, 1, 8, 8), 0.25)),
+                               torch.full((1, 1, 4, 4), 0.25))
 
 
 def test_half_res_epochs_train_small_then_full(tiny_data, tiny_config, tmp_path, monkeypatch):

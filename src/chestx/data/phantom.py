@@ -462,8 +462,8 @@ def draw_infiltration(canvas: Canvas, side: int) -> np.ndarray:
 
 
 def draw_pleural_thickening(canvas: Canvas, side: int) -> np.ndarray:
-    """Pleural thickening: a dense, gently undulating white band lining the apex and upper
-    lateral wall (an apical cap thicker than the normal soft-tissue shadow)."""
+    """Pleural thickening: a dense, undulating white rind with a sharp inner contour lining
+    the apex and upper lateral wall, whiter than the chest wall around it."""
     a, rng = canvas.anatomy, canvas.rng
     lung = canvas.lungs[side]
     depth = ndimage.distance_transform_edt(lung)
@@ -474,8 +474,9 @@ def draw_pleural_thickening(canvas: Canvas, side: int) -> np.ndarray:
     # tapers off towards the hilum level and the medial apex instead of ending in a step
     thickness = thickness * np.clip((hv - canvas.V) / 0.08, 0.0, 1.0) * np.clip(
         (side * (canvas.U - hu) + 0.04) / 0.06, 0.0, 1.0)
-    band = np.clip(1.0 - depth / np.maximum(thickness, 1e-3), 0.0, 1.0) ** 0.5 * lung
-    canvas.attenuation += a.lung_depth * 0.95 * band
+    band = np.clip((thickness - depth) / 1.5, 0.0, 1.0) * lung  # sharp inner contour
+    # denser than the chest wall outside the lung: a white rind, not merely a smaller lung
+    canvas.attenuation += a.lung_depth * 1.3 * band
     canvas.markings *= 1.0 - band
     return band > 0.3
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from itertools import chain
@@ -141,9 +142,10 @@ class Vocabulary:
 _LETTERS = re.compile(r"[a-z]{3,}")
 
 
-def _alternatives(pattern: str) -> list[str]:
-    """Split ``a|b(c|d)|e`` at its top-level bars: ``["a", "b(c|d)", "e"]``."""
-    parts, depth, start, escaped, in_class = [], 0, 0, False, False
+def _scan(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """``(index, char, group depth)`` of each character outside escapes and ``[...]`` classes
+    (the depth after an opening and after a closing parenthesis)."""
+    depth, escaped, in_class = 0, False, False
     for i, ch in enumerate(pattern):
         if escaped:
             escaped = False
@@ -153,15 +155,16 @@ def _alternatives(pattern: str) -> list[str]:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(pattern[start:i])
-            start = i + 1
-    parts.append(pattern[start:])
-    return parts
+        else:
+            depth += (ch == "(") - (ch == ")")
+            yield i, ch, depth
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """Split ``a|b(c|d)|e`` at its top-level bars: ``["a", "b(c|d)", "e"]``."""
+    cuts = [i for i, ch, depth in _scan(pattern) if ch == "|" and depth == 0]
+    bounds = zip([-1] + cuts, cuts + [len(pattern)], strict=True)
+    return [pattern[start + 1:end] for start, end in bounds]
 
 
 def _expand(pattern: str, depth: int = 0) -> list[str]:
@@ -193,23 +196,7 @@ def _expand(pattern: str, depth: int = 0) -> list[str]:
 
 def _group_end(pattern: str) -> int:
     """Index of the ``)`` closing the group opened at ``pattern[0]`` (-1 if none)."""
-    depth, escaped, in_class = 0, False, False
-    for i, ch in enumerate(pattern):
-        if escaped:
-            escaped = False
-        elif ch == "\\":
-            escaped = True
-        elif in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
+    return next((i for i, ch, depth in _scan(pattern) if ch == ")" and depth == 0), -1)
 
 
 def _WORDISH(ch: str) -> bool:  # noqa: N802 -- a character that glues words together
