@@ -298,3 +298,12 @@ def test_gzip_data_under_a_csv_name(tmp_path, original_csv):
     with gzip.open(tmp_path / "Data_Entry_2017.csv", "wb") as handle:
         handle.write(original_csv.encode())
     assert read_data_entry(tmp_path)["Patient Age"].tolist() == [58, 58, 0, 0, 1]
+
+
+def test_nih_v2020_file_name_is_found(tmp_path, original_csv):
+    (tmp_path / "Data_Entry_2017_v2020.csv").write_bytes(original_csv.encode())
+    assert read_data_entry(tmp_path)["Image Index"].tolist()[0] == "00000001_000.png"
+    # the 2017 name wins when both are there
+    (tmp_path / "Data_Entry_2017.csv").write_bytes(
+        original_csv.replace("00000001_000.png", "00000009_000.png").encode())
+    assert read_data_entry(tmp_path)["Image Index"].tolist()[0] == "00000009_000.png"

@@ -148,3 +148,16 @@ def test_half_res_epochs_train_small_then_full(tiny_data, tiny_config, tmp_path,
     assert epochs_seen[0][1] == epochs_seen[1][1] == len(sizes)
     with pytest.raises(ChestxError, match="--half-res-epochs"):
         train(tiny_config(tiny_data, tmp_path / "bad", epochs=2, half_res_epochs=2))
+
+
+def test_cosine_restarts_when_training_switches_to_full_size(tiny_config, tmp_path):
+    from chestx.training.loop import _lr
+
+    plain = tiny_config(tmp_path, tmp_path / "a", lr=1.0, epochs=4)
+    assert [_lr(plain, step, 40) for step in (0, 20, 40)] == pytest.approx([1.0, 0.5, 0.0])
+    # 2 of 4 epochs at half size: one cosine cycle per phase, full lr again at the switch
+    phased = tiny_config(tmp_path, tmp_path / "b", lr=1.0, epochs=4, half_res_epochs=2)
+    assert [_lr(phased, step, 40) for step in (0, 10, 20, 30, 40)] == pytest.approx(
+        [1.0, 0.5, 1.0, 0.5, 0.0])
+    constant = tiny_config(tmp_path, tmp_path / "c", lr=0.3, schedule="constant")
+    assert _lr(constant, 17, 40) == 0.3

@@ -57,7 +57,9 @@ BBOX_COLUMNS: list[str] = ["Image Index", "Finding Label", "x", "y", "w", "h"]
 #: The header NIH writes on ``BBox_List_2017.csv`` (9 fields for 6-field rows).
 BBOX_HEADER = "Image Index,Finding Label,Bbox [x,y,w,h],,,"
 
-DATA_ENTRY_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017.csv.gz")
+#: Looked for in this order: NIH's file as first released, then as re-released in 2020.
+DATA_ENTRY_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017.csv.gz",
+                    "Data_Entry_2017_v2020.csv", "Data_Entry_2017_v2020.csv.gz")
 BBOX_NAMES = ("BBox_List_2017.csv", "BBox_List_2017.csv.gz")
 TRAIN_VAL_LIST = "train_val_list.txt"
 TEST_LIST = "test_list.txt"
@@ -107,7 +109,8 @@ def _read_rows(path: Path, names: Sequence[str], spare: int) -> pd.DataFrame:
 
 
 def data_entry_path(root: str | os.PathLike) -> Path:
-    """``root/Data_Entry_2017.csv`` (or ``.csv.gz``); ``root`` may also be the CSV itself."""
+    """``root/Data_Entry_2017.csv`` (or ``.csv.gz``, or NIH's ``Data_Entry_2017_v2020.csv``
+    name); ``root`` may also be the CSV itself."""
     root = Path(root)
     if root.is_file():
         return root
@@ -116,7 +119,8 @@ def data_entry_path(root: str | os.PathLike) -> Path:
     for name in DATA_ENTRY_NAMES:
         if (root / name).is_file():
             return root / name
-    raise ChestxError(f"{root / DATA_ENTRY_NAMES[0]}: not found (nor {DATA_ENTRY_NAMES[1]})")
+    raise ChestxError(f"{root / DATA_ENTRY_NAMES[0]}: not found (nor "
+                      f"{', '.join(DATA_ENTRY_NAMES[1:])})")
 
 
 def parse_age(value: str) -> int:

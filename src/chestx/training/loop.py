@@ -132,6 +132,9 @@ def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
 def _lr(config: TrainConfig, step: int, total: int) -> float:
     if config.schedule == "constant" or total <= 0:
         return config.lr
+    if config.half_res_epochs:  # one cosine cycle per resolution: a warm restart at full size
+        split = total * config.half_res_epochs // config.epochs
+        step, total = (step, split) if step < split else (step - split, total - split)
     return config.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
 
 
