@@ -133,7 +133,8 @@ def test_outputs_written(model, folder, folder_run):
         assert found == sorted(f"{stem}__{finding}.png" for finding in wanted)
         height, width = prediction.image_size
         picture = Image.open(out / "overlays" / found[0])
-        assert picture.size == (2 * width, height)  # image + heatmap panel
+        scale = -(-512 // min(height, width))  # small images are drawn enlarged
+        assert picture.size == (2 * width * scale, height * scale)  # image + heatmap panel
     assert not list(out.rglob(".*"))  # no temp files left behind
 
 

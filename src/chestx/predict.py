@@ -235,7 +235,7 @@ def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem
                    ) -> list[Path]:
     """Save ``out_dir/<stem>__<Finding>.png`` per :func:`overlay_findings` finding: the image
     with the finding's boxes beside its heatmap (:func:`chestx.localize.overlay.draw_overlay`)."""
-    from chestx.localize.overlay import draw_overlay
+    from chestx.localize.overlay import OVERLAY_MIN_SIDE, draw_overlay
 
     probabilities = dict(zip(prediction.classes, map(float, prediction.probabilities),
                              strict=True))
@@ -243,7 +243,7 @@ def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem
     for finding in overlay_findings(prediction):
         heatmap = prediction.heatmaps[prediction.classes.index(finding)]
         picture = draw_overlay(gray, heatmap, prediction.boxes_of(finding),
-                               probabilities=probabilities)
+                               probabilities=probabilities, min_side=OVERLAY_MIN_SIDE)
         path = out_dir / f"{stem}__{finding}.png"
         with atomic_path(path) as tmp:
             picture.save(tmp, format="PNG")

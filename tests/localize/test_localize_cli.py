@@ -33,7 +33,8 @@ def test_localize_png_and_dicom_writes_overlays_boxes_and_probabilities(
     a, b = boxes[boxes["Image Index"] == "a.png"], boxes[boxes["Image Index"] == "b.dcm"]
     assert (a["x"] + a["w"] <= 64 + 1e-6).all() and (a["y"] + a["h"] <= 48 + 1e-6).all()
     assert (b["x"] + b["w"] <= 40 + 1e-6).all() and (b["y"] + b["h"] <= 40 + 1e-6).all()
-    for stem, size in (("a", (128, 48)), ("b", (80, 40))):
+    # drawn enlarged to a shorter side of at least 512: 48 px x 11, 40 px x 13; two panels
+    for stem, size in (("a", (2 * 64 * 11, 48 * 11)), ("b", (2 * 40 * 13, 40 * 13))):
         for finding in FINDINGS:
             with Image.open(out / f"{stem}_{finding}.png") as overlay:
                 assert overlay.size == size and overlay.mode == "RGB"
@@ -60,10 +61,11 @@ def test_ground_truth_is_drawn_blue(tiny_checkpoint, make_blob, tmp_path, run_cl
     code, _, err = run_cli("localize", "--checkpoint", tiny_checkpoint, png, "--out",
                            tmp_path / "o", "--threshold", "0", "--gt", gt, "-q")
     assert code == 0, err
+    # the 64-px image is drawn 8 times larger: the truth's left edge is at x = 8 x 30
     with Image.open(tmp_path / "o" / "00000001_000_Mass.png") as overlay:
-        assert overlay.getpixel((30, 40)) == (0, 90, 255)  # left edge of the truth
+        assert overlay.getpixel((240, 320)) == (0, 90, 255)  # left edge of the truth
     with Image.open(tmp_path / "o" / "00000001_000_Nodule.png") as overlay:
-        assert overlay.getpixel((30, 40)) != (0, 90, 255)  # a Mass box is not a Nodule's
+        assert overlay.getpixel((240, 320)) != (0, 90, 255)  # a Mass box is not a Nodule's
 
 
 def test_user_errors_are_one_line(tiny_checkpoint, tmp_path, run_cli):

@@ -75,3 +75,15 @@ def test_judge_boxes_by_finding_and_threshold():
     assert judge_boxes(boxes, gt, "iobb", 0.2) == [True, False, True]
     assert judge_boxes(boxes, gt, "iou", 0.03) == [True, False, True]
     assert judge_boxes(boxes, []) == [False, False, False]
+
+
+def test_small_images_are_drawn_enlarged_with_their_boxes():
+    gray = np.full((64, 48), 100, dtype=np.uint8)
+    box = Box(10, 20, 16, 12, finding="Mass")
+    image = draw_overlay(gray, None, [box], min_side=128)
+    # shorter side 48 -> 3 x 48 = 144 >= 128 (2 x 48 = 96 is not enough)
+    assert image.size == (144, 192)
+    assert _pixel(image, 30, 80) == UNJUDGED_COLOR  # left edge x = 3 x 10, mid-height
+    assert _pixel(image, 31 + 3, 80) == (100, 100, 100)  # inside the box: image untouched
+    assert _pixel(image, 30 + 3 * 16 - 1, 80) == UNJUDGED_COLOR  # right edge x = 3 x 26 - 1
+    assert draw_overlay(gray, None, [box], min_side=40).size == (48, 64)  # big enough already

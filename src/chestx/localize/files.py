@@ -15,7 +15,7 @@ from chestx.errors import ChestxError
 from chestx.localize.batch import Localization, localize_images
 from chestx.localize.boxes import Box, boxes_to_frame
 from chestx.localize.generators import DEFAULT_METHOD
-from chestx.localize.overlay import draw_overlay
+from chestx.localize.overlay import OVERLAY_MIN_SIDE, draw_overlay
 from chestx.progress import track
 
 
@@ -52,7 +52,7 @@ def _save_overlays(loc: Localization, gray, name: str, out: Path, gt: list[Box] 
         boxes = [b for b in loc.boxes if b.finding == finding]
         truth = None if gt is None else [g for g in gt if g.finding == finding]
         image = draw_overlay(gray, loc.heatmaps[loc.index(finding)], boxes, truth,
-                             probabilities)
+                             probabilities, min_side=OVERLAY_MIN_SIDE)
         path = out / f"{_safe(Path(name).stem)}_{finding}.png"
         with atomic_path(path) as tmp:
             image.save(tmp, format="PNG")

@@ -9,6 +9,7 @@ probability (or its score when no probability is given).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -20,6 +21,9 @@ GT_COLOR = (0, 90, 255)
 CORRECT_COLOR = (0, 200, 0)
 FALSE_COLOR = (230, 0, 0)
 UNJUDGED_COLOR = (255, 210, 0)
+#: Pictures written by ``localize`` and ``predict`` are at least this tall/wide (small
+#: phantoms are enlarged so that labels stay legible).
+OVERLAY_MIN_SIDE = 512
 
 
 def judge_boxes(boxes: Sequence[Box], gt_boxes: Sequence[Box], measure: str = "iobb",
@@ -70,10 +74,15 @@ def _draw_box(draw: ImageDraw.ImageDraw, box: Box, color: tuple[int, int, int], 
                   fill=(0, 0, 0) if bright else (255, 255, 255), font=font)
 
 
+def _scaled(box: Box, scale: int) -> Box:
+    return replace(box, x=box.x * scale, y=box.y * scale, w=box.w * scale, h=box.h * scale)
+
+
 def draw_overlay(gray: np.ndarray, heatmap: np.ndarray | None = None,
                  boxes: Sequence[Box] = (), gt_boxes: Sequence[Box] | None = None,
                  probabilities: Mapping[str, float] | None = None, measure: str = "iobb",
-                 threshold: float = 0.5, alpha: float = 0.45) -> Image.Image:
+                 threshold: float = 0.5, alpha: float = 0.45, min_side: int = 0
+                 ) -> Image.Image:
     """Draw the paper's localization picture.
 
     Parameters
@@ -86,10 +95,18 @@ def draw_overlay(gray: np.ndarray, heatmap: np.ndarray | None = None,
         ``gt_boxes`` is None.
     gt_boxes : ground-truth boxes, drawn blue.
     probabilities : finding -> probability for the labels (default: each box's score).
+    min_side : a smaller image is drawn ``k`` times larger (pixels repeated, boxes scaled),
+        ``k`` the least whole number that makes its shorter side reach ``min_side``, so that
+        labels stay legible on small images; 0 draws at the stored size.
 
-    Returns an RGB image of size ``(W, H)``, or ``(2W, H)`` with the heatmap panel.
+    Returns an RGB image of size ``(kW, kH)``, or ``(2kW, kH)`` with the heatmap panel.
     """
     gray = np.asarray(gray, dtype=np.uint8)
+    scale = max(1, -(-min_side // min(gray.shape)))  # ceil division
+    if scale > 1:
+        gray = gray.repeat(scale, axis=0).repeat(scale, axis=1)
+        boxes = [_scaled(b, scale) for b in boxes]
+        gt_boxes = None if gt_boxes is None else [_scaled(b, scale) for b in gt_boxes]
     height, width = gray.shape
     left = Image.fromarray(gray, mode="L").convert("RGB")
     draw = ImageDraw.Draw(left)
