@@ -7,9 +7,7 @@ with a reason when it is missing.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -40,19 +38,21 @@ def run_cli(capsys):
     return _run
 
 
-def load_script(name: str):
-    """``scripts/<name>.py`` as a module (``make_sample_dicoms`` writes every test DICOM)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="session")
 def make_dicom():
     """``make_dicom(path, gray)`` -> path of an 8-bit MONOCHROME2 DICOM of ``gray (H, W)``
     without a window (readers min-max stretch it, so keep a 0 and a 255 pixel in ``gray``)."""
-    write = load_script("make_sample_dicoms").write_dicom
+    from make_sample_dicoms import write_dicom as write  # scripts/ is on pytest's path
     return lambda path, gray: write(path, np.asarray(gray, dtype=np.uint8), spacing=None)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tests run tiny tensors: one intra-op thread is faster than two, and far faster on a
+    busy CPU. Restored afterwards (``chestx --threads`` tests set their own)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -6,33 +6,17 @@ tmp_path; every expected value below is computed here, independently of chestx.
 
 from __future__ import annotations
 
-import importlib.util
 import io
-import sys
 from pathlib import Path
 
 import numpy as np
 import pydicom
 import pytest
+from make_sample_dicoms import write_dicom  # scripts/ is on pytest's path
 from PIL import Image
 
 from chestx.data.dicom import pixel_spacing, read_dicom, read_dicom_gray
 from chestx.errors import ChestxError
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _load_writer():
-    name = "make_sample_dicoms"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-write_dicom = _load_writer().write_dicom
 
 
 def linear_window(x: np.ndarray, center: float, width: float) -> np.ndarray:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import shutil
 import sys
 import types
 from pathlib import Path
 
+import make_sample_dicoms as samples  # scripts/ is on pytest's path
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,22 +16,9 @@ from PIL import Image
 from chestx.data import ingest as ingest_module
 from chestx.data.ingest import age_years, ingest, view_of
 
-REPO = Path(__file__).resolve().parents[2]
 NIH_HEADER = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,"
               "View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]")
 
-
-def _load_writer():
-    name = "make_sample_dicoms"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "scripts" / f"{name}.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-samples = _load_writer()
 write_dicom = samples.write_dicom
 
 

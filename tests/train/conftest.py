@@ -27,14 +27,3 @@ def make_config(data: Path, out: Path, **overrides):
 def tiny_config():
     """``tiny_config(data, out, **overrides)`` -> a fast TrainConfig."""
     return make_config
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster than two (and far faster on a busy CPU)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
