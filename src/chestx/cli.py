@@ -7,6 +7,7 @@ one line and exits with status 2.
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
@@ -225,8 +226,11 @@ def train_command(
         cache_dir=str(cache_dir) if cache_dir else None, augment=augment,
         max_train_images=max_train_images, progress=not quiet)
     result = train(config)
-    typer.echo(f"best mean val AUC {result.best_auc:.4f} at epoch {result.best_epoch}; "
-               f"wrote {out}/best.pt, last.pt, metrics.csv")
+    best = (f"best mean val AUC {result.best_auc:.4f} at epoch {result.best_epoch}"
+            if math.isfinite(result.best_auc) else
+            f"no val AUC (no finding has both positives and negatives in val); best.pt is "
+            f"epoch {result.best_epoch}")
+    typer.echo(f"{best}; wrote {out}/best.pt, last.pt, metrics.csv")
 
 
 @app.command("cache")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import make_sample_dicoms as samples  # scripts/ is on pytest's path
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -408,3 +409,23 @@ def test_official_split_lists_are_patient_wise_and_stable(tmp_path):
     splits = pytest.importorskip("chestx.data.splits")
     parts = splits.make_split(nih.read_data_entry(out), mode="official", root=out)
     assert sorted(parts["test"]) == sorted(test_after)
+
+
+def test_ingested_folder_trains_and_evaluates_unchanged(tmp_path, run_cli):
+    samples.make_sample_folder(tmp_path / "s", patients=6, size=48)
+    code, _, err = run_cli("ingest", tmp_path / "s" / "dicom", "--out", tmp_path / "data",
+                           "--reports", tmp_path / "s" / "reports.csv", "--size", "32", "-q")
+    assert code == 0, err
+    # the default split (official: the lists ingest wrote) and nothing else NIH-specific
+    code, out, err = run_cli("train", "--data", tmp_path / "data", "--out", tmp_path / "run",
+                             "--backbone", "resnet18", "--no-pretrained", "--image-size", "32",
+                             "--epochs", "1", "--batch-size", "4", "--iter-size", "1",
+                             "--workers", "0", "-q")
+    assert code == 0, err
+    code, out, err = run_cli("evaluate", "--checkpoint", tmp_path / "run" / "best.pt",
+                             "--data", tmp_path / "data", "--out", tmp_path / "eval",
+                             "--workers", "0", "-q")
+    assert code == 0, err
+    predictions = pd.read_csv(tmp_path / "eval" / "predictions.csv")
+    test_ids = (tmp_path / "data" / "test_list.txt").read_text().split()
+    assert sorted(predictions["Image Index"]) == sorted(test_ids)
