@@ -39,7 +39,7 @@ fi
 step "3. train a ResNet-18 from scratch (the CPU recipe of the README, at ${SIZE} px)"
 # resumable: a rerun of the demo continues the run instead of starting over
 "$CHESTX" train --data "$OUT/phantoms" --out "$OUT/run" --backbone resnet18 \
-    --image-size "$SIZE" --no-pretrained --pooling avg --loss ce --optimizer adamw \
+    --image-size "$SIZE" --no-pretrained --pooling lse --lse-r 5 --loss ce --optimizer adamw \
     --lr 0.001 --batch-size 8 --iter-size 1 --epochs "$EPOCHS" --no-augment --workers 0 \
     --quiet --resume
 
