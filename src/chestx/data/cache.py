@@ -26,11 +26,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 from chestx.atomic import atomic_open, atomic_path
-from chestx.data.images import read_gray, to_tensor
+from chestx.data.images import read_gray, resize, to_tensor
 from chestx.data.nih import find_images, read_data_entry
 from chestx.errors import ChestxError
 from chestx.progress import new_progress
@@ -206,8 +205,7 @@ class CachedDataset(Dataset):
         pixels = torch.from_numpy(self.cache[self.image_ids[index]].copy())
         image = pixels.to(torch.float32).div_(255.0)[None]
         if self.image_size is not None and self.image_size != image.shape[-1]:
-            image = F.interpolate(image[None], size=(self.image_size, self.image_size),
-                                  mode="bilinear", align_corners=False, antialias=True)[0]
+            image = resize(image[None], (self.image_size, self.image_size))[0]
         if self.transform is not None:
             image = self.transform(image)
         return image, torch.from_numpy(self.labels[index].copy())

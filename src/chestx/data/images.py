@@ -102,6 +102,13 @@ def integer_to_uint8(values: np.ndarray) -> np.ndarray:
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
+def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``float (N, C, H, W)`` -> ``(N, C, *size)``, bilinear with antialiasing: the one resize
+    chestx uses (files, cache and training's half-size epochs give the same pixels)."""
+    return F.interpolate(images, size=size, mode="bilinear", align_corners=False,
+                         antialias=True)
+
+
 def to_tensor(gray: np.ndarray, size: int | None = None) -> torch.Tensor:
     """``uint8 (H, W)`` -> ``float32 (1, size, size)`` in ``[0, 1]``.
 
@@ -112,7 +119,5 @@ def to_tensor(gray: np.ndarray, size: int | None = None) -> torch.Tensor:
         raise ValueError(f"expected a uint8 (H, W) array, got {gray.dtype} {gray.shape}")
     tensor = torch.from_numpy(np.ascontiguousarray(gray)).to(torch.float32).div_(255.0)[None]
     if size is not None and tuple(tensor.shape[-2:]) != (size, size):
-        tensor = F.interpolate(tensor[None], size=(size, size), mode="bilinear",
-                               align_corners=False, antialias=True)[0]
-        tensor = tensor.clamp_(0.0, 1.0)
+        tensor = resize(tensor[None], (size, size))[0].clamp_(0.0, 1.0)
     return tensor

@@ -102,7 +102,7 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
             ``classes``.
         pooling: ``avg | max | lse``; ``lse_r`` is LSE's ``r`` (paper's best: 10).
         pretrained: start from torchvision's ImageNet weights (downloads them; offline this
-            raises :class:`~chestx.errors.ChestxError`).
+            raises :class:`~chestx.errors.ChestxError`); ignored when ``weights`` is given.
         weights: path of a backbone state dict (torchvision format) or a chestx checkpoint to
             start from (see :func:`chestx.models.checkpoint.load_weights`).
         image_size: the training/inference side in pixels (recorded in the config, and used
@@ -127,7 +127,10 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
         "transition_channels": int(transition_channels or backbone_channels),
         "heatmap_size": side,
     }
-    model = ChestXNet(build_backbone(backbone, pretrained), backbone_channels, num_classes,
+    # a --weights start replaces the ImageNet one: downloading it would be wasted (or fail
+    # offline) since load_weights overwrites the backbone
+    model = ChestXNet(build_backbone(backbone, pretrained and weights is None),
+                      backbone_channels, num_classes,
                       pooling, lse_r, transition_channels, spec.mean, spec.std, config)
     if weights is not None:
         from chestx.models.checkpoint import load_weights

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from chestx.atomic import atomic_open
+from chestx.data.images import resize
 from chestx.errors import ChestxError
 from chestx.models import LOSS_NAMES, POOLINGS, build_model, get_loss
 from chestx.models.checkpoint import read_checkpoint, save_checkpoint
@@ -168,9 +168,8 @@ def half_resolution(images: torch.Tensor) -> torch.Tensor:
     Progressive resizing: early epochs at half the side cost a quarter of the compute and
     learn the coarse findings; the last epochs at full size adapt to the test resolution. The
     network is fully convolutional up to the global pooling, so nothing else changes."""
-    return F.interpolate(images, size=(images.shape[-2] // 2, images.shape[-1] // 2),
-                         mode="bilinear", antialias=True, align_corners=False
-                         ).contiguous(memory_format=torch.channels_last)
+    half = resize(images, (images.shape[-2] // 2, images.shape[-1] // 2))
+    return half.contiguous(memory_format=torch.channels_last)
 
 
 def _autocast(config: TrainConfig, device: torch.device):
@@ -246,8 +245,7 @@ def _train(config: TrainConfig, context: Context,
     config.check()
     torch.manual_seed(config.seed)
     model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
-                        # --weights replaces the ImageNet start: no download then
-                        pretrained=config.pretrained and state is None and not config.weights,
+                        pretrained=config.pretrained and state is None,
                         weights=config.weights if state is None else None,
                         image_size=config.image_size)
     model.config["loss"] = config.loss
