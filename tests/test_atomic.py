@@ -8,7 +8,13 @@ import stat
 
 import pytest
 
-from chestx.atomic import atomic_open, atomic_path, atomic_write_text, current_umask
+from chestx.atomic import (
+    atomic_open,
+    atomic_path,
+    atomic_write_text,
+    current_umask,
+    remove_leftovers,
+)
 
 
 @pytest.fixture
@@ -78,3 +84,18 @@ def test_current_umask_reads_without_proc(umask, monkeypatch):
     monkeypatch.setattr(builtins, "open", no_proc)
     assert current_umask() == 0o027
     assert os.umask(0o027) == 0o027  # the fallback put the mask back
+
+
+def test_leftovers_of_a_killed_write_are_removed_and_nothing_else(tmp_path):
+    target = tmp_path / "metrics.csv"
+    target.write_text("kept")
+    with pytest.raises(KeyboardInterrupt), atomic_path(target) as tmp:
+        stale = tmp.with_name(tmp.name.replace(".metrics.", ".metrics.x"))
+        stale.write_text("half")  # a temp a SIGKILL would leave behind
+        raise KeyboardInterrupt
+    others = [tmp_path / ".metrics.csv.bak", tmp_path / ".other.abc.csv", tmp_path / "m.csv"]
+    for other in others:
+        other.write_text("x")
+    assert remove_leftovers(target) == [stale]
+    assert not stale.exists() and target.read_text() == "kept"
+    assert all(other.exists() for other in others)

@@ -7,6 +7,7 @@ The final file gets the mode a plain ``open(path, "w")`` gives (``0o666 & ~umask
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 from collections.abc import Iterator
@@ -28,6 +29,18 @@ def current_umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def remove_leftovers(path: str | os.PathLike) -> list[Path]:
+    """Delete the temp files that :func:`atomic_path` writes beside ``path`` and a killed
+    process (SIGKILL, power loss) could not remove; returns what was deleted. Call it when a
+    resumable job starts, before it writes ``path`` again."""
+    path = Path(path)
+    pattern = f".{glob.escape(path.stem)}.*{glob.escape(path.suffix)}"
+    stale = [p for p in path.parent.glob(pattern) if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
 
 
 @contextmanager

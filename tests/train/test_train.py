@@ -161,3 +161,13 @@ def test_cosine_restarts_when_training_switches_to_full_size(tiny_config, tmp_pa
         [1.0, 0.5, 1.0, 0.5, 0.0])
     constant = tiny_config(tmp_path, tmp_path / "c", lr=0.3, schedule="constant")
     assert _lr(constant, 17, 40) == 0.3
+
+
+def test_resume_removes_temp_files_of_a_killed_run(tiny_data, tiny_config, tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(tiny_data, run, epochs=1, pooling="avg"))
+    stale = [run / ".metrics.k1l2.csv", run / ".last.k1l2.pt"]  # as a SIGKILL leaves them
+    for path in stale:
+        path.write_text("half-written")
+    train(tiny_config(tiny_data, run, epochs=2, resume=True))
+    assert not [p for p in run.iterdir() if p.name.startswith(".")]

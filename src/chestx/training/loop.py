@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
-from chestx.atomic import atomic_open
+from chestx.atomic import atomic_open, remove_leftovers
 from chestx.data.images import resize
 from chestx.errors import ChestxError
 from chestx.models import LOSS_NAMES, POOLINGS, build_model, get_loss
@@ -242,6 +242,8 @@ def _train(config: TrainConfig, context: Context,
                               "or choose another --out")
         state = read_checkpoint(last)
         config = _resumed(config, state)
+        for name in ("last.pt", "best.pt", "metrics.csv"):  # temps of a killed run
+            remove_leftovers(out / name)
     config.check()
     torch.manual_seed(config.seed)
     model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
