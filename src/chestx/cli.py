@@ -180,6 +180,9 @@ def train_command(
     lse_r: float = typer.Option(10.0, "--lse-r", help="r of LSE pooling (paper: 10)."),
     loss: str = typer.Option("wce", "--loss", help="hinge | euclidean | ce | wce"),
     image_size: int = typer.Option(1024, "--image-size", help="Input side (paper: 1024)."),
+    heatmap_size: int | None = typer.Option(
+        None, "--heatmap-size", help="S of the S x S heatmaps at --image-size: 8, 16 or 32 "
+        "(dilated backbone; default: its own stride 32, e.g. 8 at 256 px)."),
     classes: int = typer.Option(14, "--classes", help="14 (ChestX-ray14) or 8 (ChestX-ray8)."),
     batch_size: int = typer.Option(8, "--batch-size", help="Images per forward pass."),
     iter_size: int = typer.Option(10, "--iter-size", help="Batches accumulated per SGD step "
@@ -217,8 +220,8 @@ def train_command(
     _threads(threads)
     config = TrainConfig(
         data=str(data), out=str(out), backbone=backbone, pooling=pooling, lse_r=lse_r,
-        loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
-        iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
+        loss=loss, image_size=image_size, heatmap_size=heatmap_size, classes=classes,
+        batch_size=batch_size, iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
         weight_decay=weight_decay, optimizer=optimizer, schedule=schedule, workers=workers,
         device=device, half_res_epochs=half_res_epochs,
         amp=amp, pretrained=pretrained, weights=str(weights) if weights else None,

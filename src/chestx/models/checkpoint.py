@@ -62,14 +62,21 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return state
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
-                    ) -> ChestXNet:
-    """Rebuild the model saved at ``path`` (config + weights), in eval mode."""
-    return model_from_state(read_checkpoint(path, map_location), path).to(map_location).eval()
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",
+                    heatmap_size: int | None = None) -> ChestXNet:
+    """Rebuild the model saved at ``path`` (config + weights), in eval mode; at heatmap side
+    ``heatmap_size`` when given (see :func:`model_from_state`)."""
+    model = model_from_state(read_checkpoint(path, map_location), path, heatmap_size)
+    return model.to(map_location).eval()
 
 
-def model_from_state(state: dict, path: str | os.PathLike = "checkpoint") -> ChestXNet:
-    """Rebuild the model of a checkpoint dict read by :func:`read_checkpoint` (eval mode)."""
+def model_from_state(state: dict, path: str | os.PathLike = "checkpoint",
+                     heatmap_size: int | None = None) -> ChestXNet:
+    """Rebuild the model of a checkpoint dict read by :func:`read_checkpoint` (eval mode).
+
+    ``heatmap_size``: rebuild at another heatmap side ``S`` than the one trained (the same
+    weights on a dilated or pooled backbone, see :func:`chestx.models.build_model`).
+    """
     if "model_state" not in state or "config" not in state:
         raise ChestxError(f"{path}: not a chestx checkpoint (no model_state/config)")
     config = state["config"]
@@ -78,12 +85,16 @@ def model_from_state(state: dict, path: str | os.PathLike = "checkpoint") -> Che
                             pooling=config["pooling"], lse_r=config["lse_r"],
                             image_size=config["image_size"],
                             transition_channels=config.get("transition_channels"),
-                            classes=config["classes"])
+                            classes=config["classes"],
+                            heatmap_size=heatmap_size or config.get("heatmap_size"))
         model.load_state_dict(state["model_state"])
     except (KeyError, RuntimeError, ValueError) as exc:
         raise ChestxError(f"{path}: checkpoint does not match its config "
                           f"({str(exc).splitlines()[0]})") from exc
-    model.config.update(config)
+    model.config.update({k: v for k, v in config.items()
+                         if k not in ("heatmap_size", "output_stride")})
+    if heatmap_size is not None:
+        model.config["trained_heatmap_size"] = config.get("heatmap_size")
     return model.eval()
 
 

@@ -11,22 +11,39 @@ import torch.nn.functional as F
 from torch import nn
 
 from chestx.findings import classes_for
-from chestx.models.backbones import backbone_spec, build_backbone, feature_size
+from chestx.models.backbones import (
+    HeatmapPlan,
+    backbone_spec,
+    build_backbone,
+    feature_size,
+    heatmap_plan,
+)
 from chestx.models.pooling import GlobalPool
 
 
 class Transition(nn.Module):
-    """The transition layer: 3x3 conv + ReLU from the backbone's ``D_in`` to ``D`` channels at
-    the same ``S x S`` (trained from scratch, as in the paper). Its non-negative activations
-    are what the heatmaps weight."""
+    """The transition layer: 3x3 conv + ReLU from the backbone's ``D_in`` to ``D`` channels,
+    ``(N, D_in, s, s) -> (N, D, S, S)`` (trained from scratch, as in the paper). Its
+    non-negative activations are what the heatmaps weight.
 
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    ``dilation``: that of the backbone's last stage (``32 / stride``), so that a dilated model
+    sees the same neighbourhood per cell as the undilated one. ``output_size``: when given,
+    the backbone features are first average-pooled to ``S x S`` (a backbone output larger than
+    the requested heatmap side).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, dilation: int = 1,
+                 output_size: int | None = None) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1)
+        self.output_size = output_size
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=dilation,
+                              dilation=dilation)
         nn.init.kaiming_normal_(self.conv.weight, mode="fan_out", nonlinearity="relu")
         nn.init.zeros_(self.conv.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.output_size is not None:
+            x = F.adaptive_avg_pool2d(x, self.output_size)
         return F.relu(self.conv(x))
 
 
@@ -51,11 +68,15 @@ class ChestXNet(nn.Module):
                  transition_channels: int | None = None,
                  mean: Sequence[float] = (0.485, 0.456, 0.406),
                  std: Sequence[float] = (0.229, 0.224, 0.225),
-                 config: dict | None = None) -> None:
+                 config: dict | None = None, plan: HeatmapPlan | None = None) -> None:
         super().__init__()
         channels = transition_channels or backbone_channels
         self.backbone = backbone
-        self.transition = Transition(backbone_channels, channels)
+        pooled = plan is not None and plan.pooled
+        self.transition = Transition(
+            backbone_channels, channels,
+            dilation=1 if plan is None or pooled else 32 // plan.stride,
+            output_size=plan.size if pooled else None)
         self.pool = GlobalPool(pooling, lse_r)
         self.prediction = nn.Linear(channels, num_classes)
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 3, 1, 1),
@@ -92,7 +113,8 @@ class ChestXNet(nn.Module):
 def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str = "lse",
                 lse_r: float = 10.0, pretrained: bool = False, weights: str | None = None,
                 image_size: int = 1024, transition_channels: int | None = None,
-                classes: Sequence[str] | None = None) -> ChestXNet:
+                classes: Sequence[str] | None = None,
+                heatmap_size: int | None = None) -> ChestXNet:
     """Build the paper's network on a torchvision backbone.
 
     Args:
@@ -110,6 +132,12 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
         transition_channels: ``D`` of the transition layer; default: the backbone's channels
             (2048 for ResNet-50, 1024 for GoogLeNet, as in the paper).
         classes: class names, default :func:`chestx.findings.classes_for(num_classes)`.
+        heatmap_size: ``S`` of the transition layer's ``S x S`` output at ``image_size``
+            (8, 16 or 32), reached by dilating the backbone and, where needed, pooling (see
+            :func:`chestx.models.backbones.heatmap_plan`); ``None``: the backbone's own side
+            (stride 32, e.g. 8 at 256 px, 32 at 1024 px). The weights do not depend on it, so a
+            checkpoint rebuilt at another ``S`` computes finer (or coarser) heatmaps of the same
+            network.
     """
     if classes is None:
         classes = classes_for(num_classes) if num_classes in (8, 14) else [
@@ -118,22 +146,24 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
     if len(classes) != num_classes:
         num_classes = len(classes)
     spec = backbone_spec(backbone)
-    backbone_channels, side = feature_size(backbone, image_size)
+    plan = heatmap_plan(backbone, image_size, heatmap_size)
+    backbone_channels = feature_size(backbone, image_size)[0]
     config = {
         "backbone": backbone, "num_classes": num_classes, "classes": classes,
         "pooling": pooling, "lse_r": float(lse_r), "r": float(lse_r),
         "image_size": int(image_size), "channels": 1, "channel_handling": "repeat",
         "mean": list(spec.mean), "std": list(spec.std),
         "transition_channels": int(transition_channels or backbone_channels),
-        "heatmap_size": side,
+        "heatmap_size": plan.size, "output_stride": plan.stride,
     }
     # a --weights start replaces the ImageNet one: downloading it would be wasted (or fail
     # offline) since load_weights overwrites the backbone
-    model = ChestXNet(build_backbone(backbone, pretrained and weights is None),
+    model = ChestXNet(build_backbone(backbone, pretrained and weights is None, plan.stride),
                       backbone_channels, num_classes,
-                      pooling, lse_r, transition_channels, spec.mean, spec.std, config)
+                      pooling, lse_r, transition_channels, spec.mean, spec.std, config, plan)
     if weights is not None:
         from chestx.models.checkpoint import load_weights
 
         load_weights(model, weights)
     return model
+

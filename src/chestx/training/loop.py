@@ -49,6 +49,7 @@ class TrainConfig:
     lse_r: float = 10.0
     loss: str = "wce"
     image_size: int = 1024
+    heatmap_size: int | None = None  # S of the S x S heatmaps at image_size; None: stride 32
     classes: int = 14
     batch_size: int = 8
     iter_size: int = 10  # 8 x 10 = 80 images per SGD step, as in the paper
@@ -249,7 +250,7 @@ def _train(config: TrainConfig, context: Context,
     model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
                         pretrained=config.pretrained and state is None,
                         weights=config.weights if state is None else None,
-                        image_size=config.image_size)
+                        image_size=config.image_size, heatmap_size=config.heatmap_size)
     model.config["loss"] = config.loss
     if state is not None:
         model.load_state_dict(state["model_state"])
