@@ -70,12 +70,21 @@ def test_evaluate_model_localization_writes_and_compares(brightness_net, blob_fo
     lines = []
     results = evaluate_model_localization(brightness_net, blob_folder, tmp_path / "eval",
                                           progress=False, echo=lines.append)
-    assert list(results) == ["peak", "paper"]
-    for name in ("boxes.csv", "localization.csv", "boxes_paper.csv", "localization_paper.csv"):
+    assert list(results) == ["region", "paper", "peak"]
+    for name in ("boxes.csv", "localization.csv", "boxes_paper.csv", "localization_paper.csv",
+                 "localization_peak.csv", "froc.png"):
         assert (tmp_path / "eval" / name).is_file()
     saved = pd.read_csv(tmp_path / "eval" / "localization.csv")
-    peak, paper = results["peak"], results["paper"]
-    assert np.allclose(saved["acc"], peak["acc"])
+    paper_saved = pd.read_csv(tmp_path / "eval" / "localization_paper.csv")
+    assert set(saved["generator"]) == {"region"} and set(paper_saved["generator"]) == {"paper"}
+    assert set(saved["heatmap"]) == {"cam"}
+    region, peak, paper = results["region"], results["peak"], results["paper"]
+    assert np.allclose(saved["acc"], region["acc"])
+    # region (level 0.5 over the median, here 0): ramp >= 0.5 from pixel 8 to 23 -> the
+    # blob's own box, one per image: Acc 1 and AFP 0 even at IoU > 0.7
+    assert mean_acc(region, "iou", 0.7, ["Mass"]) == 1
+    at = region[(region["measure"] == "iou") & np.isclose(region["threshold"], 0.7)]
+    assert at.set_index("finding").loc["Mass", ["afp", "acc_at_afp1"]].tolist() == [0, 1]
     assert (peak["n_images"] == peak["finding"].map({"Mass": 2, "Nodule": 1})).all()
     # Mass (2 images, missing.png is not scored): peak boxes have IoU 0.77 and 0.39,
     # paper boxes 0.64 and 0.56 only
@@ -94,7 +103,9 @@ def test_evaluate_model_localization_writes_and_compares(brightness_net, blob_fo
     text = "\n".join(lines)
     assert "skipped: " in text and "missing.png" in text
     assert "T(IoBB) = 0.5" in text and "peak boxes: mean Acc IoBB>0.5" in text
-    assert "paper boxes" in text
+    assert "paper boxes" in text and "region boxes" in text
+    assert "Table 4 (IoBB) layout: boxes of the paper's generator" in text
+    assert "Table 7 (IoU) layout: boxes of chestx's 'region' generator" in text
 
 
 def test_add_localization_only_with_a_box_list(brightness_net, blob_folder, tmp_path):
@@ -102,7 +113,8 @@ def test_add_localization_only_with_a_box_list(brightness_net, blob_folder, tmp_
                                  image_ids=["a.png"])
     add_localization(evaluation, blob_folder, progress=False, echo=lambda _: None)
     assert set(evaluation.files) == {"boxes", "localization", "boxes_paper",
-                                     "localization_paper"}
+                                     "localization_paper", "boxes_peak", "localization_peak",
+                                     "froc"}
     boxes = pd.read_csv(evaluation.files["boxes"])
     assert set(boxes["Image Index"]) == {"a.png"}  # only the evaluated images
     empty = SimpleNamespace(model=brightness_net, out=tmp_path / "f", files={}, image_ids=[])

@@ -15,6 +15,13 @@ covers the continuous area ``[x, x + w) x [y, y + h)``, so its area is ``w * h``
   scored (the paper scores each finding only on the images annotated with it).
 
 The threshold grids are the paper's: ``T(IoBB)`` in Table 4 / 19 and ``T(IoU)`` in Table 7.
+
+Accuracy against false positives (an FROC-style curve, as detection benchmarks such as LUNA16
+report): keeping only the predicted boxes whose ``score`` is at least ``t`` and sweeping
+``t`` over the scores gives one ``(AFP(t), Acc(t))`` point per score. ``acc_at_afp1`` is the
+largest ``Acc(t)`` among the points with ``AFP(t) <= 1`` (0 when even the best-scored box
+alone exceeds it): one number that cannot be bought with more boxes. Boxes without a score
+count as score 1.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ import pandas as pd
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
+from chestx.localize.sources import DEFAULT_SOURCE
 
 #: Thresholds of the paper's Table 4 (and 19): a hit needs IoBB > T.
 IOBB_THRESHOLDS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -38,7 +46,10 @@ MEASURES: dict[str, tuple[float, ...]] = {"iobb": IOBB_THRESHOLDS, "iou": IOU_TH
 
 BOX_COLUMNS = ["Image Index", "Finding Label", "x", "y", "w", "h"]
 PRED_COLUMNS = [*BOX_COLUMNS, "score"]
-RESULT_COLUMNS = ["measure", "threshold", "finding", "acc", "afp", "n_images", "n_boxes"]
+RESULT_COLUMNS = ["generator", "heatmap", "measure", "threshold", "finding", "acc", "afp",
+                  "acc_at_afp1", "n_images", "n_boxes"]
+#: The AFP cap of ``acc_at_afp1``.
+MAX_AFP = 1.0
 
 
 def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -88,6 +99,22 @@ OVERLAP = {"iou": box_iou, "iobb": box_iobb}
 KEY = ["Image Index", "Finding Label"]
 
 
+def _scored_pairs(pred: pd.DataFrame, gt: pd.DataFrame, measure: str
+                  ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(gt, pred, pairs)``: ids on both sides, and every (pred, gt) pair of the same image
+    and finding with its ``overlap`` (predicted boxes on other images dropped)."""
+    gt = gt[KEY + ["x", "y", "w", "h"]].reset_index(drop=True).assign(gt_id=lambda f: f.index)
+    scores = pred["score"] if "score" in pred.columns else pd.Series(1.0, index=pred.index)
+    pred = pred[KEY + ["x", "y", "w", "h"]].assign(score=scores.fillna(1.0).to_numpy())
+    pred = pred.merge(gt[KEY].drop_duplicates(), on=KEY)
+    pred = pred.reset_index(drop=True).assign(pred_id=lambda f: f.index)
+    pairs = pred.merge(gt, on=KEY, suffixes=("_p", "_g"))
+    pairs["overlap"] = ELEMENTWISE[measure](
+        pairs[["x_p", "y_p", "w_p", "h_p"]].to_numpy(np.float64),
+        pairs[["x_g", "y_g", "w_g", "h_g"]].to_numpy(np.float64))
+    return gt, pred, pairs
+
+
 def best_overlaps(pred: pd.DataFrame, gt: pd.DataFrame,
                   measure: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Best overlap of every ground-truth box and of every scored predicted box.
@@ -96,38 +123,72 @@ def best_overlaps(pred: pd.DataFrame, gt: pd.DataFrame,
     with those ground-truth boxes only. Returns ``(gt, pred)`` copies with a ``best`` column:
     the largest overlap (``measure``) with a box of the other side (0 when none).
     """
-    gt = gt[KEY + ["x", "y", "w", "h"]].reset_index(drop=True).assign(gt_id=lambda f: f.index)
-    pred = pred[KEY + ["x", "y", "w", "h"]].merge(gt[KEY].drop_duplicates(), on=KEY)
-    pred = pred.reset_index(drop=True).assign(pred_id=lambda f: f.index)
-    pairs = pred.merge(gt, on=KEY, suffixes=("_p", "_g"))
-    overlap = ELEMENTWISE[measure](pairs[["x_p", "y_p", "w_p", "h_p"]].to_numpy(np.float64),
-                                   pairs[["x_g", "y_g", "w_g", "h_g"]].to_numpy(np.float64))
+    gt, pred, pairs = _scored_pairs(pred, gt, measure)
     gt_best, pred_best = np.zeros(len(gt)), np.zeros(len(pred))
-    np.maximum.at(gt_best, pairs["gt_id"].to_numpy(), overlap)
-    np.maximum.at(pred_best, pairs["pred_id"].to_numpy(), overlap)
+    np.maximum.at(gt_best, pairs["gt_id"].to_numpy(), pairs["overlap"].to_numpy())
+    np.maximum.at(pred_best, pairs["pred_id"].to_numpy(), pairs["overlap"].to_numpy())
     return gt.assign(best=gt_best), pred.assign(best=pred_best)
 
 
-def localization_scores(pred: pd.DataFrame, gt: pd.DataFrame,
-                        measures: Sequence[str] = ("iobb", "iou")) -> pd.DataFrame:
-    """Acc and AFP per measure, threshold and finding (findings with ground truth, NIH order).
+def froc_points(pred: pd.DataFrame, gt: pd.DataFrame, measure: str,
+                threshold: float) -> pd.DataFrame:
+    """Accuracy against AFP as the box score threshold falls, per finding.
 
-    ``pred`` and ``gt`` are frames with :data:`BOX_COLUMNS` (canonical finding names).
-    Returns a frame with :data:`RESULT_COLUMNS`; ``acc`` and ``afp`` as defined in the module
-    docstring: a ground-truth box is hit when its best overlap is > T, a scored predicted box
-    is false when its best overlap is <= T.
+    Returns a frame ``finding, score, acc, afp``: for each finding with ground truth and each
+    distinct score ``t`` of its scored boxes (highest first), Acc and AFP (module docstring)
+    of the boxes scored ``>= t``, hits meaning ``measure > threshold``.
+    """
+    gt, pred, pairs = _scored_pairs(pred, gt, measure)
+    hits = pairs[pairs["overlap"] > threshold]
+    # a ground-truth box counts from the best score of the boxes that hit it
+    gt_score = np.full(len(gt), -np.inf)
+    np.maximum.at(gt_score, hits["gt_id"].to_numpy(), hits["score"].to_numpy())
+    false = ~pred["pred_id"].isin(set(hits["pred_id"])).to_numpy()
+    rows = []
+    for finding in [f for f in FINDINGS if f in set(gt["Finding Label"])]:
+        mine = (gt["Finding Label"] == finding).to_numpy()
+        n_images = gt.loc[mine, "Image Index"].nunique()
+        theirs = (pred["Finding Label"] == finding).to_numpy()
+        scores = pred.loc[theirs, "score"].to_numpy()
+        false_scores = pred.loc[theirs & false, "score"].to_numpy()
+        for t in np.unique(scores)[::-1]:
+            rows.append((finding, float(t), float((gt_score[mine] >= t).mean()),
+                         float((false_scores >= t).sum()) / n_images))
+    return pd.DataFrame(rows, columns=["finding", "score", "acc", "afp"])
+
+
+def acc_at_afp(points: pd.DataFrame, finding: str, max_afp: float = MAX_AFP) -> float:
+    """The best Acc of ``finding``'s :func:`froc_points` whose AFP is at most ``max_afp``."""
+    rows = points[(points["finding"] == finding) & (points["afp"] <= max_afp + 1e-12)]
+    return float(rows["acc"].max()) if len(rows) else 0.0
+
+
+def localization_scores(pred: pd.DataFrame, gt: pd.DataFrame,
+                        measures: Sequence[str] = ("iobb", "iou"), generator: str = "",
+                        heatmap: str = "") -> pd.DataFrame:
+    """Acc, AFP and Acc at AFP <= 1 per measure, threshold and finding (findings with ground
+    truth, NIH order).
+
+    ``pred`` and ``gt`` are frames with :data:`BOX_COLUMNS` (canonical finding names; ``pred``
+    may have ``score``). Returns a frame with :data:`RESULT_COLUMNS`; ``acc`` and ``afp`` as
+    defined in the module docstring (a ground-truth box is hit when its best overlap is > T, a
+    scored predicted box is false when its best overlap is <= T), ``acc_at_afp1`` from the
+    accuracy-against-AFP curve; ``generator`` and ``heatmap`` name what made the boxes.
     """
     findings = [f for f in FINDINGS if f in set(gt["Finding Label"])]
     rows = []
     for measure in measures:
         gt_best, pred_best = best_overlaps(pred, gt, measure)
+        curves = {t: froc_points(pred, gt, measure, t) for t in MEASURES[measure]}
         for finding in findings:
             g = gt_best.loc[gt_best["Finding Label"] == finding, "best"].to_numpy()
             p = pred_best.loc[pred_best["Finding Label"] == finding, "best"].to_numpy()
             n_images = gt_best.loc[gt_best["Finding Label"] == finding, "Image Index"].nunique()
-            for threshold in MEASURES[measure]:
-                rows.append((measure, threshold, finding, float((g > threshold).mean()),
-                             float((p <= threshold).sum()) / n_images, n_images, len(g)))
+            for threshold, points in curves.items():
+                rows.append((generator, heatmap, measure, threshold, finding,
+                             float((g > threshold).mean()),
+                             float((p <= threshold).sum()) / n_images,
+                             acc_at_afp(points, finding), n_images, len(g)))
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
 
@@ -140,21 +201,41 @@ def mean_acc(scores: pd.DataFrame, measure: str, threshold: float,
     return float(rows["acc"].mean()) if len(rows) else float("nan")
 
 
-def format_table(scores: pd.DataFrame, measure: str = "iobb", digits: int = 4) -> str:
+def table_title(scores: pd.DataFrame, measure: str = "iobb") -> str:
+    """``Table 4 (IoBB) layout: boxes of the <generator> generator from <heatmap> heatmaps``,
+    saying which generator made them (the paper's is the one to compare with the paper)."""
+    table = "Table 4 (IoBB)" if measure == "iobb" else "Table 7 (IoU)"
+    generator = next(iter(scores["generator"]), "") if "generator" in scores else ""
+    heatmap = next(iter(scores["heatmap"]), "") if "heatmap" in scores else ""
+    if generator == "paper":
+        made = "the paper's generator (thresholds 60 / 180; compare with the paper's table)"
+    elif generator:
+        made = f"chestx's {generator!r} generator (not the paper's)"
+    else:
+        made = "the given boxes"
+    source = f" from {heatmap} heatmaps" if heatmap else ""
+    return f"{table} layout: boxes of {made}{source}"
+
+
+def format_table(scores: pd.DataFrame, measure: str = "iobb", digits: int = 4,
+                 title: bool = False) -> str:
     """The paper's Table 4 (``iobb``) / Table 7 (``iou``) layout as plain text.
 
     One column per finding (NIH order) plus their mean; for each threshold a ``T(...) = t``
-    line followed by an ``Acc.`` and an ``AFP`` row.
+    line followed by an ``Acc.`` and an ``AFP`` row, and ``Acc.@AFP<=1`` (the accuracy at
+    AFP <= 1 of the accuracy-against-AFP curve). ``title``: a first line from
+    :func:`table_title`.
     """
     rows = scores[scores["measure"] == measure]
     findings = [f for f in FINDINGS if f in set(rows["finding"])]
     label = "T(IoBB)" if measure == "iobb" else "T(IoU)"
     width = max([len(f) for f in findings] + [digits + 2])
-    lines = [f"{label:<16}" + "".join(f" {f:>{width}}" for f in [*findings, "Mean"])]
+    lines = [table_title(scores, measure)] if title else []
+    lines.append(f"{label:<16}" + "".join(f" {f:>{width}}" for f in [*findings, "Mean"]))
     for threshold in MEASURES[measure]:
         at = rows[np.isclose(rows["threshold"], threshold)].set_index("finding")
         lines.append(f"{label} = {threshold:g}")
-        for name, column in (("Acc.", "acc"), ("AFP", "afp")):
+        for name, column in (("Acc.", "acc"), ("AFP", "afp"), ("Acc.@AFP<=1", "acc_at_afp1")):
             values = [float(at.loc[f, column]) for f in findings]
             values.append(float(np.mean(values)) if values else float("nan"))
             lines.append(f"  {name:<14}" + "".join(f" {v:>{width}.{digits}f}" for v in values))
@@ -239,30 +320,33 @@ def write_boxes(boxes: pd.DataFrame, path: str | os.PathLike) -> Path:
 def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | os.PathLike,
                                 methods: Sequence[str] | None = None, batch_size: int = 8,
                                 progress: bool = True, echo=print,
-                                image_ids: Sequence[str] | None = None
-                                ) -> dict[str, pd.DataFrame]:
+                                image_ids: Sequence[str] | None = None,
+                                heatmap: str = DEFAULT_SOURCE) -> dict[str, pd.DataFrame]:
     """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
 
     Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
-    default generator, then the paper's), from one forward pass. For the first method writes
-    ``out_dir/boxes.csv`` and ``out_dir/localization.csv``; for each other method
-    ``boxes_<method>.csv`` and ``localization_<method>.csv``. Prints the Table 4 layout of the
-    first method and the IoBB > 0.5 / IoU > 0.3 mean accuracy of every method. Only the
-    ground-truth images among ``image_ids`` (when given) that can be read are used. Returns
-    ``{method: scores}`` (empty when no ground-truth image is left).
+    default generator, then the paper's, then ``peak``), from one pass of heatmap source ``heatmap``. For the
+    first method writes ``out_dir/boxes.csv`` and ``out_dir/localization.csv``; for each other
+    method ``boxes_<method>.csv`` and ``localization_<method>.csv`` (each with its generator
+    and heatmap source in its columns); ``out_dir/froc.png``, the accuracy-against-AFP curves
+    of every method. Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of
+    every method, titled with the generator that made the boxes, and one summary line per
+    method. Only the ground-truth images among ``image_ids`` (when given) that can be read are
+    used. Returns ``{method: scores}`` (empty when no ground-truth image is left).
     """
     from chestx.data.nih import read_bbox_list
     from chestx.localize.dataset import localize_ground_truth
     from chestx.localize.generators import DEFAULT_METHOD
 
-    methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper"]))
+    methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper", "peak"]))
     gt = read_bbox_list(root)
     if image_ids is not None:
         gt = gt[gt["Image Index"].isin(set(image_ids))]
     if gt.empty:
         echo("localization: no ground-truth boxes on the evaluated images; skipped")
         return {}
-    boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress)
+    boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress,
+                                            heatmap=heatmap)
     for problem in problems.values():
         echo(f"skipped: {problem}")
     gt = gt[~gt["Image Index"].isin(set(problems))]  # scored on the images that were read
@@ -272,24 +356,81 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     for i, method in enumerate(methods):
         suffix = "" if i == 0 else f"_{method}"
         write_boxes(boxes[method], Path(out_dir) / f"boxes{suffix}.csv")
-        results[method] = localization_scores(boxes[method], gt)
+        results[method] = localization_scores(boxes[method], gt, generator=method,
+                                              heatmap=heatmap)
         write_scores(results[method], out_dir, f"localization{suffix}.csv")
-    echo(f"localization ({methods[0]} boxes, {gt['Image Index'].nunique()} images, "
-         f"{len(gt)} ground-truth boxes):\n{format_table(results[methods[0]], 'iobb')}")
+    plot_froc({m: boxes[m] for m in methods}, gt, Path(out_dir) / "froc.png",
+              title=f"{heatmap} heatmaps, {gt['Image Index'].nunique()} images")
+    echo(f"localization: {gt['Image Index'].nunique()} images, {len(gt)} ground-truth boxes")
+    for method in methods:
+        for measure in ("iobb", "iou"):
+            echo(format_table(results[method], measure, title=True) + "\n")
     for method, scores in results.items():
         echo(summary_line(method, scores))
     return results
 
 
 def summary_line(method: str, scores: pd.DataFrame) -> str:
-    """One line comparing generators: mean Acc/AFP over findings at IoBB > 0.5 and IoU > 0.3."""
-    def mean_afp(measure: str, threshold: float) -> float:
+    """One line comparing generators: mean Acc/AFP over findings at IoBB > 0.5 and IoU > 0.3,
+    and the mean Acc at AFP <= 1 there."""
+    def mean_of(column: str, measure: str, threshold: float) -> float:
         rows = scores[(scores["measure"] == measure) & np.isclose(scores["threshold"], threshold)]
-        return float(rows["afp"].mean())
+        return float(rows[column].mean())
 
     return (f"{method:>8} boxes: mean Acc IoBB>0.5 {mean_acc(scores, 'iobb', 0.5):.4f} "
-            f"(AFP {mean_afp('iobb', 0.5):.4f}), IoU>0.3 {mean_acc(scores, 'iou', 0.3):.4f} "
-            f"(AFP {mean_afp('iou', 0.3):.4f})")
+            f"(AFP {mean_of('afp', 'iobb', 0.5):.4f}, Acc@AFP<=1 "
+            f"{mean_of('acc_at_afp1', 'iobb', 0.5):.4f}), IoU>0.3 "
+            f"{mean_acc(scores, 'iou', 0.3):.4f} (AFP {mean_of('afp', 'iou', 0.3):.4f}, "
+            f"Acc@AFP<=1 {mean_of('acc_at_afp1', 'iou', 0.3):.4f})")
+
+
+def mean_froc(pred: pd.DataFrame, gt: pd.DataFrame, measure: str,
+              threshold: float) -> pd.DataFrame:
+    """The accuracy-against-AFP curve averaged over findings: ``score, acc, afp`` at every
+    distinct score of ``pred`` (each finding's Acc and AFP at that threshold, then the mean)."""
+    points = froc_points(pred, gt, measure, threshold)
+    findings = list(dict.fromkeys(points["finding"])) or ["none"]
+    grid = np.unique(points["score"].to_numpy())[::-1]
+    acc = np.zeros(len(grid))
+    afp = np.zeros(len(grid))
+    for finding in findings:
+        mine = points[points["finding"] == finding].sort_values("score")
+        # a finding's values at score t are those of its lowest score >= t (none: 0, 0)
+        at = np.searchsorted(mine["score"].to_numpy(), grid, side="left")
+        valid = at < len(mine)
+        acc[valid] += mine["acc"].to_numpy()[at[valid]]
+        afp[valid] += mine["afp"].to_numpy()[at[valid]]
+    return pd.DataFrame({"score": grid, "acc": acc / len(findings), "afp": afp / len(findings)})
+
+
+def plot_froc(boxes: dict[str, pd.DataFrame], gt: pd.DataFrame, path: str | os.PathLike,
+              title: str = "") -> Path:
+    """``froc.png``: mean Acc against mean AFP per generator as the score threshold falls,
+    at IoBB > 0.5 and IoU > 0.3 (two panels), with the AFP = 1 line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), sharey=True)
+    for ax, (measure, threshold) in zip(axes, (("iobb", 0.5), ("iou", 0.3)), strict=True):
+        for method, pred in boxes.items():
+            curve = mean_froc(pred, gt, measure, threshold)
+            ax.plot(np.r_[0.0, curve["afp"]], np.r_[0.0, curve["acc"]], marker=".",
+                    label=method)
+        ax.axvline(MAX_AFP, color="gray", linestyle="--", linewidth=1)
+        ax.set_xlabel("average false positives per image (AFP)")
+        ax.set_title(f"{'IoBB' if measure == 'iobb' else 'IoU'} > {threshold:g}")
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("accuracy (mean over findings)")
+    axes[0].legend(title="generator")
+    fig.suptitle(f"Accuracy against false positives{': ' + title if title else ''}")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    return path
 
 
 def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
@@ -312,3 +453,5 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
         suffix = "" if i == 0 else f"_{method}"
         evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"
         evaluation.files[f"localization{suffix}"] = evaluation.out / f"localization{suffix}.csv"
+    if results:
+        evaluation.files["froc"] = evaluation.out / "froc.png"

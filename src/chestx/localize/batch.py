@@ -11,6 +11,7 @@ import torch
 from chestx.localize.boxes import Box
 from chestx.localize.generators import DEFAULT_METHOD, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
+from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
 
 
 @dataclass
@@ -50,11 +51,13 @@ class Localization:
 
 
 def box_findings(loc: Localization, findings: Sequence[str], generator) -> list[Box]:
-    """Boxes of ``findings`` (those among the model's classes) from ``loc``'s heatmaps."""
+    """Boxes of ``findings`` (those among the model's classes) from ``loc``'s heatmaps; the
+    generator is given each class's probability for its box scores."""
     boxes: list[Box] = []
     for name in findings:
         if name in loc.classes:
-            boxes.extend(generator(loc.heatmaps[loc.index(name)], loc.image_size, name))
+            boxes.extend(generator(loc.heatmaps[loc.index(name)], loc.image_size, name,
+                                   probability=loc.probability(name)))
     return boxes
 
 
@@ -67,21 +70,30 @@ def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
     return list(findings)
 
 
-def _forward(model: torch.nn.Module, images: Sequence[np.ndarray],
-             size: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """``images`` (uint8 (H, W) each) -> ``(probabilities (N, C), heatmaps (N, C, S, S))``."""
+def _forward(model: torch.nn.Module, images: Sequence[np.ndarray], size: int | None,
+             heatmap: str = DEFAULT_SOURCE, classes: Sequence[int] | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` (uint8 (H, W) each) -> ``(probabilities (N, C), heatmaps (N, C, S, S))``
+    from heatmap source ``heatmap`` (for the class indices ``classes``; ``None``: all)."""
     from chestx.data.images import to_tensor
 
     device = next(model.parameters()).device
     batch = torch.stack([to_tensor(gray, size) for gray in images]).to(device)
-    with torch.inference_mode():
-        logits, heatmaps = model.forward_heatmaps(batch)
-    return torch.sigmoid(logits).float().cpu().numpy(), heatmaps.float().cpu().numpy()
+    logits, heatmaps = heatmap_source(heatmap)(model, batch, classes)
+    return torch.sigmoid(logits).numpy(), heatmaps.numpy()
+
+
+def _class_indices(classes: Sequence[str], wanted: Sequence) -> list[int] | None:
+    """Indices of the classes named in per-image finding lists (``None``: all classes)."""
+    if not classes or any(names is None for names in wanted):
+        return None
+    named = {name for names in wanted for name in names}
+    return [i for i, name in enumerate(classes) if name in named]
 
 
 def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findings=None,
                     threshold: float = 0.5, method: str = DEFAULT_METHOD, batch_size: int = 8,
-                    **params) -> list[Localization]:
+                    heatmap: str = DEFAULT_SOURCE, **params) -> list[Localization]:
     """Classify and localize grayscale images with a ChestXNet.
 
     Parameters
@@ -93,6 +105,9 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
         of names: those for every image; a list of lists: per image (e.g. the ground-truth
         classes when evaluating).
     method, params : the box generator (see :func:`chestx.localize.build_generator`).
+    heatmap : the heatmap source, ``cam | gradcam | gradcam++`` (see
+        :mod:`chestx.localize.sources`); the gradient ones compute only the classes asked for
+        in ``findings`` lists (all classes otherwise).
 
     Returns one :class:`Localization` per image, in order.
     """
@@ -104,7 +119,8 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
     results = []
     for start in range(0, len(images), batch_size if size else 1):
         chunk = images[start:start + (batch_size if size else 1)]
-        probs, heatmaps = _forward(model, chunk, size)
+        probs, heatmaps = _forward(model, chunk, size, heatmap,
+                                   _class_indices(classes, wanted[start:start + len(chunk)]))
         if not classes:
             classes = tuple(f"class_{i}" for i in range(probs.shape[1]))
         for offset, gray in enumerate(chunk):

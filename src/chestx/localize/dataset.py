@@ -19,14 +19,17 @@ from chestx.errors import ChestxError
 from chestx.localize.batch import box_findings, localize_images
 from chestx.localize.boxes import boxes_to_frame
 from chestx.localize.generators import DEFAULT_METHOD, build_generator
+from chestx.localize.sources import DEFAULT_SOURCE
 from chestx.progress import track
 
 
 def localize_ground_truth(model: torch.nn.Module, root: str | os.PathLike, gt: pd.DataFrame,
                           methods: Sequence[str] = (DEFAULT_METHOD, "paper"),
-                          batch_size: int = 8, progress: bool = True
+                          batch_size: int = 8, progress: bool = True,
+                          heatmap: str = DEFAULT_SOURCE
                           ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
-    """Box every ground-truth image of ``gt`` (a ``read_bbox_list`` frame) under ``root``.
+    """Box every ground-truth image of ``gt`` (a ``read_bbox_list`` frame) under ``root``,
+    from heatmap source ``heatmap`` (``cam | gradcam | gradcam++``).
 
     Returns ``({method: PRED frame (Image Index,Finding Label,x,y,w,h,score)}, problems)``:
     boxes in pixels of the stored images; ``problems`` maps each image that was missing or
@@ -37,7 +40,7 @@ def localize_ground_truth(model: torch.nn.Module, root: str | os.PathLike, gt: p
 
     paths = find_images(root)
     wanted = gt.groupby("Image Index", sort=False)["Finding Label"].apply(list)
-    generators = {m: build_generator(m) for m in methods}
+    generators = {m: build_generator(m) for m in methods[1:]}
     rows: dict[str, list] = {m: [] for m in methods}
     problems: dict[str, str] = {}
     names = list(wanted.index)
@@ -54,9 +57,12 @@ def localize_ground_truth(model: torch.nn.Module, root: str | os.PathLike, gt: p
                 problems[name] = str(exc)
         if not kept:
             continue
-        for name, loc in zip(kept, localize_images(model, images, findings=[],
-                                                   batch_size=batch_size), strict=True):
-            for method, generator in generators.items():
+        findings = [wanted[name] for name in kept]
+        results = localize_images(model, images, findings=findings, method=methods[0],
+                                  batch_size=batch_size, heatmap=heatmap)
+        for name, loc in zip(kept, results, strict=True):
+            rows[methods[0]].extend((name, box) for box in loc.boxes)
+            for method in methods[1:]:
                 rows[method].extend((name, box) for box in
-                                    box_findings(loc, wanted[name], generator))
+                                    box_findings(loc, wanted[name], generators[method]))
     return {m: boxes_to_frame(r) for m, r in rows.items()}, problems
