@@ -50,6 +50,9 @@ RESULT_COLUMNS = ["generator", "heatmap", "measure", "threshold", "finding", "ac
                   "acc_at_afp1", "n_images", "n_boxes"]
 #: The AFP cap of ``acc_at_afp1``.
 MAX_AFP = 1.0
+#: Heatmap side ``S`` that ``chestx evaluate`` localizes at unless told otherwise (``None``:
+#: the trained model's own).
+LOCALIZATION_HEATMAP_SIZE: int | None = None
 
 
 def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -325,11 +328,11 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
 
     Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
-    default generator, then the paper's, then ``peak``), from one pass of heatmap source ``heatmap``. For the
-    first method writes ``out_dir/boxes.csv`` and ``out_dir/localization.csv``; for each other
-    method ``boxes_<method>.csv`` and ``localization_<method>.csv`` (each with its generator
-    and heatmap source in its columns); ``out_dir/froc.png``, the accuracy-against-AFP curves
-    of every method. Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of
+    default generator, then the paper's, then ``peak``), from one pass of heatmap source
+    ``heatmap``. For the first method writes ``out_dir/boxes.csv`` and
+    ``out_dir/localization.csv``; for each other method ``boxes_<method>.csv`` and
+    ``localization_<method>.csv`` (each with its generator and heatmap source in its
+    columns); ``out_dir/froc.png``, the accuracy-against-AFP curves of every method. Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of
     every method, titled with the generator that made the boxes, and one summary line per
     method. Only the ground-truth images among ``image_ids`` (when given) that can be read are
     used. Returns ``{method: scores}`` (empty when no ground-truth image is left).
@@ -434,21 +437,28 @@ def plot_froc(boxes: dict[str, pd.DataFrame], gt: pd.DataFrame, path: str | os.P
 
 
 def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
-                     echo=print) -> None:
+                     echo=print, heatmap: str = DEFAULT_SOURCE,
+                     heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE) -> None:
     """The localization step of ``chestx evaluate`` (called at the end of the runner).
 
     When ``data`` has ``BBox_List_2017.csv``, boxes the ground-truth images among the
-    evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`) and
-    adds ``boxes``/``localization`` (and ``*_paper``) to ``evaluation.files``.
+    evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`), from
+    heatmap source ``heatmap``, the model rebuilt at ``heatmap_size`` when given (same
+    weights, see :func:`chestx.models.checkpoint.at_heatmap_size`), and adds
+    ``boxes``/``localization`` (and ``*_paper``, ``*_peak``, ``froc``) to ``evaluation.files``.
     """
     from chestx.data.nih import BBOX_NAMES
+    from chestx.models.checkpoint import at_heatmap_size
 
     root = Path(data)
     if not any((root / name).is_file() for name in BBOX_NAMES):
         return
-    results = evaluate_model_localization(evaluation.model, root, evaluation.out,
+    model = evaluation.model
+    if heatmap_size is not None and hasattr(model, "transition"):
+        model = at_heatmap_size(model, heatmap_size)
+    results = evaluate_model_localization(model, root, evaluation.out,
                                           progress=progress, echo=echo,
-                                          image_ids=evaluation.image_ids)
+                                          image_ids=evaluation.image_ids, heatmap=heatmap)
     for i, method in enumerate(results):
         suffix = "" if i == 0 else f"_{method}"
         evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"

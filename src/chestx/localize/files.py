@@ -16,6 +16,7 @@ from chestx.localize.batch import Localization, localize_images
 from chestx.localize.boxes import Box, boxes_to_frame
 from chestx.localize.generators import DEFAULT_METHOD
 from chestx.localize.overlay import OVERLAY_MIN_SIDE, draw_overlay
+from chestx.localize.sources import DEFAULT_SOURCE
 from chestx.progress import track
 
 
@@ -63,7 +64,7 @@ def _save_overlays(loc: Localization, gray, name: str, out: Path, gt: list[Box] 
 def localize_files(model, paths: Sequence[str | os.PathLike], out_dir: str | os.PathLike,
                    threshold: float = 0.5, method: str = DEFAULT_METHOD,
                    gt_path: str | os.PathLike | None = None, batch_size: int = 4,
-                   progress: bool = True) -> LocalizeReport:
+                   progress: bool = True, heatmap: str = DEFAULT_SOURCE) -> LocalizeReport:
     """Localize image files (PNG, JPEG, DICOM) with ``model`` and write into ``out_dir``:
 
     - ``<stem>_<finding>.png`` for each finding with probability >= ``threshold``: the image
@@ -71,6 +72,8 @@ def localize_files(model, paths: Sequence[str | os.PathLike], out_dir: str | os.
       the heatmap overlay;
     - ``boxes.csv``: ``Image Index,Finding Label,x,y,w,h,score`` in each image's pixels;
     - ``probabilities.csv``: ``Image Index`` and one column per class.
+
+    ``heatmap``: the heatmap source (``cam | gradcam | gradcam++``).
 
     Unreadable images are skipped and listed in the report; the rest are written.
     """
@@ -85,7 +88,7 @@ def localize_files(model, paths: Sequence[str | os.PathLike], out_dir: str | os.
         if not grays:
             continue
         results = localize_images(model, grays, threshold=threshold, method=method,
-                                  batch_size=batch_size)
+                                  batch_size=batch_size, heatmap=heatmap)
         for name, gray, loc in zip(names, grays, results, strict=True):
             classes = loc.classes
             shown = [c for c, p in zip(loc.classes, loc.probabilities, strict=True)

@@ -98,6 +98,16 @@ def model_from_state(state: dict, path: str | os.PathLike = "checkpoint",
     return model.eval()
 
 
+def at_heatmap_size(model: ChestXNet, heatmap_size: int | None) -> ChestXNet:
+    """``model`` rebuilt at heatmap side ``heatmap_size`` (its own weights on a dilated or
+    pooled backbone, eval mode, same device); ``model`` itself when it already has that side."""
+    if heatmap_size is None or heatmap_size == model.config.get("heatmap_size"):
+        return model
+    device = next(model.parameters()).device
+    state = {"model_state": model.state_dict(), "config": dict(model.config)}
+    return model_from_state(state, heatmap_size=heatmap_size).to(device)
+
+
 def _strip_prefix(state: dict) -> dict:
     # DistributedDataParallel / DataParallel save their keys under "module.".
     if state and all(k.startswith("module.") for k in state):
