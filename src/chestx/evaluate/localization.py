@@ -333,7 +333,8 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     ``out_dir/localization.csv``; for each other method ``boxes_<method>.csv`` and
     ``localization_<method>.csv`` (each with its generator and heatmap source in its
     columns); ``out_dir/froc.png``, the accuracy-against-AFP curves of every method.
-    Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of every method, titled with the generator that made the boxes, and one summary line per
+    Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of every method,
+    titled with the generator that made the boxes, and one summary line per
     method. Only the ground-truth images among ``image_ids`` (when given) that can be read are
     used. Returns ``{method: scores}`` (empty when no ground-truth image is left).
     """
