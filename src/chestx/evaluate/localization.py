@@ -393,7 +393,8 @@ def mean_froc(pred: pd.DataFrame, gt: pd.DataFrame, measure: str,
     """The accuracy-against-AFP curve averaged over findings: ``score, acc, afp`` at every
     distinct score of ``pred`` (each finding's Acc and AFP at that threshold, then the mean)."""
     points = froc_points(pred, gt, measure, threshold)
-    findings = list(dict.fromkeys(points["finding"])) or ["none"]
+    # every finding with ground truth counts, one without boxes as Acc 0 and AFP 0
+    findings = [f for f in FINDINGS if f in set(gt["Finding Label"])] or ["none"]
     grid = np.unique(points["score"].to_numpy())[::-1]
     acc = np.zeros(len(grid))
     afp = np.zeros(len(grid))
