@@ -163,3 +163,25 @@ def test_registry_builds_by_name_and_rejects_unknown():
         assert boxes == [Box(0, 0, 40, 30, 1.0, "Mass")]
     finally:
         GENERATORS.pop("whole-image-test")
+
+
+def test_region_generator_boxes_the_hottest_region_once_scored_by_probability():
+    from chestx.localize.generators import DEFAULT_METHOD, RegionBoxGenerator
+
+    assert DEFAULT_METHOD == "region"
+    heat = np.zeros((8, 8), dtype=np.float32)
+    heat[2:4, 2:4] = 1.0  # a blob of 2 x 2 cells
+    heat[6, 6] = 0.8  # a weaker, separate one
+    # 64 px image, 8 px cells: bilinear ramp 1 at the blob's cell centres (20, 28) down to 0
+    # at the next centres (12, 36); level 0.5 over the median (0) -> pixels 16..31, the
+    # blob's own cells
+    boxes = RegionBoxGenerator()(heat, (64, 64), "Mass", probability=0.7)
+    assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(16, 16, 16, 16)]
+    assert boxes[0].score == pytest.approx(0.7) and boxes[0].finding == "Mass"
+    # a second region only when asked for; its score is scaled by its relative height: the
+    # single hot cell's upsampled peak is a little below 0.8 (pixel centres miss the cell
+    # centre), above min_relative = 0.6 of the first region's height
+    two = RegionBoxGenerator(max_boxes=2)(heat, (64, 64), "Mass", probability=0.5)
+    assert len(two) == 2 and 0.5 * 0.6 < two[1].score < 0.5 * 0.8 + 1e-6
+    assert two[1].x > 40 and two[0].score == pytest.approx(0.5)
+    assert RegionBoxGenerator()(np.zeros((8, 8)), (64, 64)) == []  # flat map: no box
