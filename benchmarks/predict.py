@@ -44,7 +44,7 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    from chestx.export import export_onnx
+    from chestx.inference.export import export_onnx
     from chestx.models import build_model, load_checkpoint
 
     torch.set_num_threads(args.threads)

@@ -71,7 +71,7 @@ step "7. export the model (logits and heatmaps) to ONNX"
 
 step "8. database builder: DICOM files + reports -> NIH layout, then train-ready"
 if [ ! -d "$OUT/hospital_src" ]; then
-    "$BIN/python" "$ROOT/scripts/make_sample_dicoms.py" "$OUT/hospital_src" --patients 6 \
+    "$BIN/python" -m chestx.data.sample_dicoms "$OUT/hospital_src" --patients 6 \
         --size "$SIZE"
 fi
 "$CHESTX" ingest "$OUT/hospital_src/dicom" --out "$OUT/hospital" \

@@ -264,7 +264,7 @@ def evaluate_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
-    from chestx.evaluate.runner import evaluate_checkpoint
+    from chestx.inference.evaluate import evaluate_checkpoint
 
     _threads(threads)
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
@@ -421,7 +421,7 @@ def predict_command(
     on Ctrl+C, so --resume continues a stopped run). Exit status 0 when at least one image
     was predicted (skipped files are listed on stderr), 2 when none could be.
     """
-    from chestx.predict import Predictor, predict_paths, predictions_json, summary_line
+    from chestx.inference.predictor import Predictor, predict_paths, predictions_json, summary_line
 
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size)
@@ -469,7 +469,7 @@ def export_command(
     out: str = typer.Option(..., "--out", help="File to write (e.g. model.onnx, model.pt)."),
 ) -> None:
     """Export logits AND heatmaps (dynamic batch; normalization inside the graph)."""
-    from chestx.export import export_model
+    from chestx.inference.export import export_model
 
     path = export_model(checkpoint, fmt, out)
     typer.echo(f"wrote {path} ({fmt}; input 'images' (N, 1, S, S) in [0, 1]; "

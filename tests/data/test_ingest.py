@@ -8,7 +8,7 @@ import sys
 import types
 from pathlib import Path
 
-import make_sample_dicoms as samples  # scripts/ is on pytest's path
+import chestx.data.sample_dicoms as samples
 import numpy as np
 import pandas as pd
 import pytest

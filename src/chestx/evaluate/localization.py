@@ -252,7 +252,7 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     ``{method: scores}`` (empty when no ground-truth image is left).
     """
     from chestx.data.nih import read_bbox_list
-    from chestx.localize.dataset import localize_ground_truth
+    from chestx.evaluate.protocol import localize_ground_truth
     from chestx.localize.generators import DEFAULT_METHOD
 
     methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper"]))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
-from chestx.localize.batch import Localization, localize_images
+from chestx.inference.forward import Localization, localize_images
 from chestx.localize.boxes import Box, boxes_to_frame
 from chestx.localize.generators import DEFAULT_METHOD
 from chestx.localize.overlay import OVERLAY_MIN_SIDE, draw_overlay

@@ -231,7 +231,7 @@ def _write_metrics(out: Path, metrics: list[dict]) -> None:
 
 def _train(config: TrainConfig, context: Context,
            on_epoch_end: Callable[[int, dict], None] | None) -> TrainResult:
-    from chestx.evaluate.runner import validate  # evaluate imports training.data
+    from chestx.inference.evaluate import validate  # evaluate imports training.data
 
     out = Path(config.out)
     last = out / "last.pt"

@@ -62,7 +62,7 @@ def reproduce(base: TrainConfig, grid: str, out: str | os.PathLike,
               values: list[str] | None = None, eval_split: str = "test") -> pd.DataFrame:
     """Train and evaluate every value of ``grid`` with the settings of ``base``; return (and
     write) the table: one row per setting, per-finding test AUCs and their mean."""
-    from chestx.evaluate.runner import evaluate_checkpoint
+    from chestx.inference.evaluate import evaluate_checkpoint
 
     values = list(values or GRIDS.get(grid, ()))
     if grid not in GRIDS:

@@ -156,7 +156,7 @@ class Predictor:
         has its own tensors, and one pass at a time uses the CPU cores better than several
         fighting over them.
         """
-        from chestx.localize import localize_images
+        from chestx.inference.forward import localize_images
 
         if not grays:
             return []

@@ -24,7 +24,7 @@ from chestx.evaluate.localization import (
     evaluate_model_localization,
     mean_acc,
 )
-from chestx.localize.dataset import localize_ground_truth
+from chestx.evaluate.protocol import localize_ground_truth
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from chestx.cli import main
-from chestx.export import load_torchscript, read_onnx_config
+from chestx.inference.export import load_torchscript, read_onnx_config
 from chestx.findings import FINDINGS
 from chestx.models import build_model, load_checkpoint, save_checkpoint
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from chestx.evaluate.localization import box_iobb
-from chestx.localize import Localization, localize_images
+from chestx.inference.forward import Localization, localize_images
 
 
 def test_boxes_land_on_the_bright_blob_in_original_pixels(brightness_net, make_blob):

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from chestx.errors import ChestxError
-from chestx.localize.batch import box_findings, localize_images
+from chestx.inference.forward import box_findings, localize_images
 from chestx.localize.boxes import boxes_to_frame
 from chestx.localize.generators import DEFAULT_METHOD, build_generator
 from chestx.progress import track

@@ -1,4 +1,4 @@
-"""``chestx predict`` and :mod:`chestx.predict`: batched files, bad files skipped, outputs."""
+"""``chestx predict`` and :mod:`chestx.inference.predictor`: batched files, bad files skipped, outputs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from chestx.data.images import to_tensor
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
 from chestx.models import build_model, load_checkpoint, save_checkpoint
-from chestx.predict import Predictor, collect_images, predict_paths
+from chestx.inference.predictor import Predictor, collect_images, predict_paths
 
 SIZE = 64
 
