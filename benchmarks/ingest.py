@@ -22,7 +22,6 @@ import chestx.data.sample_dicoms as samples
 from chestx.data.ingest import ingest
 
 
-
 def make_folder(root: Path, files: int, pixels: int, syntax: str) -> float:
     """Write the DICOM folder; return the MB written."""
     rng = np.random.default_rng(0)

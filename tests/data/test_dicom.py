@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from chestx.data.sample_dicoms import write_dicom
 from PIL import Image
 
 from chestx.data.dicom import pixel_spacing, read_dicom, read_dicom_gray
+from chestx.data.sample_dicoms import write_dicom
 from chestx.errors import ChestxError
 
 

@@ -8,12 +8,12 @@ import sys
 import types
 from pathlib import Path
 
-import chestx.data.sample_dicoms as samples
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+import chestx.data.sample_dicoms as samples
 from chestx.data import ingest as ingest_module
 from chestx.data.ingest import age_years, ingest, view_of
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from chestx.cli import main
-from chestx.inference.export import load_torchscript, read_onnx_config
 from chestx.findings import FINDINGS
+from chestx.inference.export import load_torchscript, read_onnx_config
 from chestx.models import build_model, load_checkpoint, save_checkpoint
 
 SIZE = 64

@@ -10,7 +10,7 @@ Routes
 ``GET /api/results/{id}/heatmaps/{k}.png``  finding ``k``'s heatmap, coloured, with alpha
 
 The model is shared read-only by every request; decoding and inference run in worker
-threads (see :class:`chestx.inference.predictor.Predictor` for the locking), each request with its own
+threads (see :class:`chestx.inference.Predictor` for the locking), each request with its own
 tensors and its own result id.
 """
 
