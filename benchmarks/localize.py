@@ -18,7 +18,7 @@ import time
 import numpy as np
 import torch
 
-from chestx.data.images import to_tensor
+from chestx.data.tensors import to_tensor
 from chestx.findings import FINDINGS
 from chestx.inference.forward import localize_images
 from chestx.models import build_model

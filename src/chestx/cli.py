@@ -15,6 +15,7 @@ import typer
 
 from chestx import __version__
 from chestx.errors import ChestxError
+from chestx.findings import DEFAULT_THRESHOLD
 
 app = typer.Typer(
     name="chestx",
@@ -107,7 +108,7 @@ def stats_command(
 
 # -------------------------------------------------------------- reports (issue: labeler)
 @app.command("label")
-def label_cmd(
+def label_command(
     input: Path = typer.Argument(..., help="CSV with columns report_id,text, or a folder of "
                                            ".txt reports (report_id = file stem)."),
     output: Path = typer.Option(..., "-o", "--output", help="Labels CSV to write."),
@@ -129,7 +130,7 @@ def label_cmd(
 
 
 @app.command("label-eval")
-def label_eval_cmd(
+def label_eval_command(
     gold: Path = typer.Argument(..., help="Gold CSV with report_id,gold (as openi_dev.csv)."),
     pred: Path = typer.Argument(..., help="Labels CSV written by `chestx label`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -260,22 +261,23 @@ def evaluate_command(
     batch_size: int = typer.Option(16, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     workers: int = typer.Option(2, "--workers"),
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
+                                    help="Probability at which predictions.csv calls a "
+                                    "finding positive (Finding Labels)."),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
-    from chestx.inference.evaluate import evaluate_checkpoint
+    from chestx.inference.evaluate import evaluate_checkpoint, planted_summary
 
     _threads(threads)
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
-                                 device=device, workers=workers, progress=not quiet)
+                                 device=device, workers=workers, progress=not quiet,
+                                 threshold=threshold)
     _print_table(result.table, f"{split}: {len(result.image_ids)} images")
-    if (data / "synth.json").is_file():  # phantoms: only the planted findings are learnable
-        from chestx.data.synth import PLANTED_FINDINGS
-
-        planted = result.table[result.table["finding"].isin(PLANTED_FINDINGS)]["auc"]
-        typer.echo(f"mean AUC over the {planted.notna().sum()} planted findings: "
-                   f"{planted.mean():.4f}")
+    planted = planted_summary(result, data)
+    if planted is not None:
+        typer.echo(planted)
     typer.echo(f"wrote {', '.join(str(p) for p in result.files.values())}")
 
 
@@ -305,8 +307,8 @@ def reproduce_command(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Run the paper's ablations (Table 3 rows, Fig. 6) with shared settings."""
+    from chestx.inference.reproduce import reproduce
     from chestx.training import TrainConfig
-    from chestx.training.reproduce import reproduce
 
     _threads(threads)
     base = TrainConfig(data=str(data), out=str(out), backbone=backbone, image_size=image_size,
@@ -320,41 +322,9 @@ def reproduce_command(
     typer.echo(f"wrote {out / grid}/table.csv and table.md")
 
 
-# ---------------------------------------------------------- localize (issue: localization)
-@app.command("localize")
-def localize_command(
-    images: list[Path] = typer.Argument(..., help="Image files: PNG, JPEG or DICOM."),
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained run's best.pt."),
-    out: Path = typer.Option(..., "--out", help="Folder for overlays, boxes.csv, "
-                             "probabilities.csv."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Draw and box the findings "
-                                    "with at least this probability."),
-    method: str = typer.Option("peak", "--method", help="Box generator: peak (chestx) or "
-                               "paper (thresholds 60 and 180)."),
-    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv: draw ground "
-                                   "truth blue, hits green, false positives red."),
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images per forward pass."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-) -> None:
-    """Heatmaps and boxes per image, drawn like the paper (Tables 8-15)."""
-    from chestx.localize import GENERATORS
-    from chestx.localize.files import localize_files
-    from chestx.models import load_checkpoint
-
-    if method not in GENERATORS:
-        raise ChestxError(f"--method {method!r}: choose from {', '.join(GENERATORS)}")
-    model = load_checkpoint(checkpoint)
-    report = localize_files(model, images, out, threshold, method, gt, batch_size, not quiet)
-    for problem in report.skipped:
-        typer.echo(f"skipped: {problem}", err=True)
-    if not report.n_images:
-        raise ChestxError(f"{images[0]}: no image could be read")
-    typer.echo(f"localized {report.n_images} image(s); wrote {len(report.written)} files "
-               f"to {out}")
-
-
+# ---------------------------------------------------------- localize
 @app.command("eval-boxes")
-def eval_boxes(
+def eval_boxes_command(
     pred: Path = typer.Option(..., "--pred", help="PRED.csv: Image Index,Finding Label,x,y,w,h"
                              "[,score] in pixels of the stored (1024-px) images."),
     gt: Path = typer.Option(..., "--gt", help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz)."),
@@ -371,11 +341,11 @@ def eval_boxes(
 # ------------------------------------------------------------- ingest (issue: database)
 @app.command("ingest")
 def ingest_command(
-    dicom_dir: str = typer.Argument(..., metavar="DICOM_DIR",
-                                    help="Folder of DICOM files (walked recursively)."),
-    out: str = typer.Option(..., "--out", help="Dataset folder to create or extend."),
-    reports: str = typer.Option(None, "--reports",
-                                help="CSV with accession and/or study_uid, and text."),
+    dicom_dir: Path = typer.Argument(..., metavar="DICOM_DIR",
+                                     help="Folder of DICOM files (walked recursively)."),
+    out: Path = typer.Option(..., "--out", help="Dataset folder to create or extend."),
+    reports: Path | None = typer.Option(None, "--reports",
+                                        help="CSV with accession and/or study_uid, and text."),
     workers: int = typer.Option(1, "--workers", help="Processes for decoding and labeling."),
     size: int = typer.Option(1024, "--size", help="Side of the square PNGs (paper: 1024)."),
     unknown_views: str = typer.Option("skip", "--unknown-views",
@@ -400,17 +370,19 @@ def ingest_command(
 # ------------------------------------------------------ use (issue: predict/serve/export)
 @app.command("predict")
 def predict_command(
-    inputs: list[str] = typer.Argument(..., metavar="IMAGE_OR_DIR...",
-                                       help="PNG, JPEG or DICOM files, or folders of them."),
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
-    out: str = typer.Option(None, "--out",
-                            help="Write predictions.csv, boxes.csv and overlays/ here."),
+    inputs: list[Path] = typer.Argument(..., metavar="IMAGE_OR_DIR...",
+                                        help="PNG, JPEG or DICOM files, or folders of them."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
+    out: Path | None = typer.Option(None, "--out",
+                                    help="Write predictions.csv, boxes.csv and overlays/ here."),
     as_json: bool = typer.Option(False, "--json", help="Print all predictions as JSON."),
-    threshold: float = typer.Option(0.5, "--threshold",
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Probability at which a finding is positive and boxed."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per forward pass."),
-    box_method: str = typer.Option(None, "--box-method",
-                                   help="Heatmap-to-box method (default: localize's default)."),
+    box_method: str | None = typer.Option(None, "--box-method", "--method",
+                                          help="Heatmap-to-box method (default: peak)."),
+    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv: overlays draw "
+                                   "ground truth blue, hits green, false positives red."),
     resume: bool = typer.Option(False, "--resume",
                                 help="Keep what --out already holds; predict only the rest."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -418,16 +390,26 @@ def predict_command(
     """Probabilities per finding and boxes for the positive ones; skips unreadable files.
 
     With --out: predictions.csv, boxes.csv and overlays/ (atomic; saved every 500 images and
-    on Ctrl+C, so --resume continues a stopped run). Exit status 0 when at least one image
-    was predicted (skipped files are listed on stderr), 2 when none could be.
+    on Ctrl+C, so --resume continues a stopped run). `chestx localize` is this command (with
+    --gt, the overlays are judged against the hand-drawn boxes). Exit status 0 when at least
+    one image was predicted (skipped files are listed on stderr), 2 when none could be.
     """
-    from chestx.inference.predictor import Predictor, predict_paths, predictions_json, summary_line
+    from chestx.data.nih import read_bbox_list
+    from chestx.inference.predictor import (
+        Predictor,
+        predict_paths,
+        predictions_json,
+        summary_line,
+    )
+    from chestx.localize.boxes import boxes_by_image
 
+    if resume and out is None:
+        raise ChestxError("--resume needs --out (the folder of the run to continue)")
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size)
-    if resume and not out:
-        raise ChestxError("--resume needs --out (the folder of the run to continue)")
-    run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume)
+    truth = boxes_by_image(read_bbox_list(gt)) if gt is not None else None
+    run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume,
+                        truth=truth)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     if as_json:
@@ -441,13 +423,19 @@ def predict_command(
                err=as_json)
 
 
+#: ``chestx localize`` (the localization stage's name) is ``chestx predict``.
+app.command("localize", help="Heatmaps and boxes per image, drawn like the paper (Tables "
+            "8-15): the same as `chestx predict`.")(predict_command)
+
+
 @app.command("serve")
 def serve_command(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Probability shown as positive."),
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
+                                    help="Probability shown as positive."),
     max_upload_mb: float = typer.Option(50.0, "--max-upload-mb", help="Largest upload accepted."),
 ) -> None:
     """Web viewer + JSON API: upload an X-ray, see findings, heatmaps and boxes."""
@@ -464,9 +452,9 @@ def serve_command(
 
 @app.command("export")
 def export_command(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
     fmt: str = typer.Option(..., "--format", help="onnx or torchscript."),
-    out: str = typer.Option(..., "--out", help="File to write (e.g. model.onnx, model.pt)."),
+    out: Path = typer.Option(..., "--out", help="File to write (e.g. model.onnx, model.pt)."),
 ) -> None:
     """Export logits AND heatmaps (dynamic batch; normalization inside the graph)."""
     from chestx.inference.export import export_model

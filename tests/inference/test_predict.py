@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from chestx.data.images import to_tensor
+from chestx.data.tensors import to_tensor
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
 from chestx.inference.predictor import Predictor, collect_images, predict_paths

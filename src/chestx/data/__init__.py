@@ -10,9 +10,9 @@ import importlib
 
 _EXPORTS = {
     "read_gray": "images",
-    "to_tensor": "images",
+    "to_tensor": "tensors",
     "DATA_ENTRY_COLUMNS": "nih",
-    "NIHDataset": "nih",
+    "NIHDataset": "datasets",
     "find_images": "nih",
     "read_bbox_list": "nih",
     "read_data_entry": "nih",

@@ -8,8 +8,7 @@
 - :mod:`.export`: ONNX / TorchScript graphs that return logits and heatmaps.
 """
 
-from chestx.inference.forward import Localization, localize_images
-from chestx.inference.predictor import Prediction, Predictor, collect_images, predict_paths
+from chestx.inference.forward import Prediction, localize_images
+from chestx.inference.predictor import Predictor, collect_images, predict_paths
 
-__all__ = ["Localization", "Prediction", "Predictor", "collect_images", "localize_images",
-           "predict_paths"]
+__all__ = ["Prediction", "Predictor", "collect_images", "localize_images", "predict_paths"]

@@ -26,6 +26,7 @@ from torch import nn
 
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
+from chestx.models import load_checkpoint
 
 FORMATS = ("onnx", "torchscript")
 INPUT_NAME = "images"
@@ -103,8 +104,6 @@ def export_torchscript(model: nn.Module, out: str | os.PathLike) -> Path:
 def export_model(checkpoint: str | os.PathLike, fmt: str, out: str | os.PathLike,
                  opset: int = DEFAULT_OPSET) -> Path:
     """Load ``checkpoint`` and export it as ``fmt`` (``onnx`` or ``torchscript``) to ``out``."""
-    from chestx.models import load_checkpoint
-
     if fmt not in FORMATS:
         raise ChestxError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not Path(checkpoint).is_file():

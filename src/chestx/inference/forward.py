@@ -1,38 +1,49 @@
-"""Batch localization: a model and images -> probabilities, class heatmaps and boxes."""
+"""The batched forward: a model and grayscale images -> one :class:`Prediction` each
+(probabilities, class heatmaps, boxes): the one result type of chestx's inference.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from chestx.data.tensors import to_tensor
+from chestx.findings import DEFAULT_THRESHOLD
 from chestx.localize.boxes import Box
-from chestx.localize.generators import DEFAULT_METHOD, build_generator
+from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
 
 
-@dataclass
-class Localization:
+@dataclass(frozen=True)
+class Prediction:
     """What the model says about one image.
 
     Attributes
     ----------
-    image_size : ``(H, W)`` of the image as given (boxes are in these pixels).
-    classes : finding names, in the model's class order.
+    image_size : ``(H, W)`` of the image as given (boxes are in these pixels, top-left origin).
+    classes : finding names, in the model's class order (``C`` of them).
     probabilities : float32 ``(C,)``, sigmoid of the logits.
     heatmaps : float32 ``(C, S, S)``, the raw class activation maps (transition activations x
-        prediction weights). :meth:`heatmap` upsamples one of them on demand, so that an image
-        costs one upsampling per class actually looked at, not ``C`` full-size maps.
+        prediction weights), covering the whole image; ``None`` once dropped to save memory.
+        :meth:`heatmap` upsamples one of them on demand, so that an image costs one
+        upsampling per class actually looked at, not ``C`` full-size maps.
     boxes : the boxes of the classes that were boxed (``Box.finding`` names the class).
+    image : the image's name (``Image Index``: the file name), ``""`` when not from a file.
+    source : where the image was read from (its path), ``""`` when not from a file.
+    threshold : probability at or above which a finding is positive.
     """
 
     image_size: tuple[int, int]
     classes: tuple[str, ...]
     probabilities: np.ndarray
-    heatmaps: np.ndarray
-    boxes: list[Box] = field(default_factory=list)
+    heatmaps: np.ndarray | None
+    boxes: tuple[Box, ...] = ()
+    image: str = ""
+    source: str = ""
+    threshold: float = DEFAULT_THRESHOLD
 
     def index(self, finding: str) -> int:
         return self.classes.index(finding)
@@ -48,14 +59,43 @@ class Localization:
         up = upsample_heatmap(self.heatmaps[self.index(finding)], size or self.image_size)
         return normalize_heatmap(up, top=1.0)
 
+    @property
+    def positives(self) -> list[str]:
+        """Findings at or above the threshold, most probable first."""
+        order = np.argsort(-self.probabilities, kind="stable")
+        return [self.classes[i] for i in order if self.probabilities[i] >= self.threshold]
 
-def box_findings(loc: Localization, findings: Sequence[str], generator) -> list[Box]:
-    """Boxes of ``findings`` (those among the model's classes) from ``loc``'s heatmaps."""
-    boxes: list[Box] = []
-    for name in findings:
-        if name in loc.classes:
-            boxes.extend(generator(loc.heatmaps[loc.index(name)], loc.image_size, name))
-    return boxes
+    def boxes_of(self, finding: str) -> list[Box]:
+        return [box for box in self.boxes if box.finding == finding]
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no heatmaps): findings in class order with their boxes."""
+        height, width = self.image_size
+        return {
+            "image": self.image,
+            "source": self.source,
+            "width": width,
+            "height": height,
+            "threshold": self.threshold,
+            "positive": self.positives,
+            "probabilities": {name: float(v) for name, v in zip(self.classes,
+                                                                self.probabilities, strict=True)},
+            "findings": [
+                {
+                    "name": name,
+                    "probability": float(self.probabilities[i]),
+                    "positive": bool(self.probabilities[i] >= self.threshold),
+                    "boxes": [box.to_dict() for box in self.boxes_of(name)],
+                }
+                for i, name in enumerate(self.classes)
+            ],
+        }
+
+
+def model_config(model: torch.nn.Module) -> dict:
+    """``model.config`` as a plain dict (``{}`` for a model without one)."""
+    config = getattr(model, "config", None) or {}
+    return config.to_dict() if hasattr(config, "to_dict") else dict(config)
 
 
 def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
@@ -70,8 +110,6 @@ def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
 def _forward(model: torch.nn.Module, images: Sequence[np.ndarray],
              size: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``images`` (uint8 (H, W) each) -> ``(probabilities (N, C), heatmaps (N, C, S, S))``."""
-    from chestx.data.images import to_tensor
-
     device = next(model.parameters()).device
     batch = torch.stack([to_tensor(gray, size) for gray in images]).to(device)
     with torch.inference_mode():
@@ -80,38 +118,50 @@ def _forward(model: torch.nn.Module, images: Sequence[np.ndarray],
 
 
 def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findings=None,
-                    threshold: float = 0.5, method: str = DEFAULT_METHOD, batch_size: int = 8,
-                    **params) -> list[Localization]:
+                    threshold: float = DEFAULT_THRESHOLD, method: str = DEFAULT_METHOD,
+                    batch_size: int = 8, names: Sequence[str] | None = None,
+                    sources: Sequence[str] | None = None, **params) -> list[Prediction]:
     """Classify and localize grayscale images with a ChestXNet.
 
     Parameters
     ----------
-    model : a ChestXNet (``forward_heatmaps``, ``config["classes"]``, ``config["image_size"]``).
+    model : a ChestXNet (``forward_heatmaps``, ``config.classes``, ``config.image_size``).
     images : uint8 arrays ``(H, W)``, any size; each is resized to the model's input size and
         its boxes are returned in its own pixels.
     findings : which classes to box. ``None``: those with probability >= ``threshold``; a list
         of names: those for every image; a list of lists: per image (e.g. the ground-truth
         classes when evaluating).
+    threshold : probability at or above which a finding is positive.
     method, params : the box generator (see :func:`chestx.localize.build_generator`).
+    batch_size : images per forward pass.
+    names, sources : the images' names and paths, stored in the predictions (default ``""``).
 
-    Returns one :class:`Localization` per image, in order.
+    Returns
+    -------
+    list of Prediction
+        One per image, in order.
     """
-    config = getattr(model, "config", {}) or {}
+    config = model_config(model)
     classes = tuple(config.get("classes") or ())
     size = config.get("image_size")
     generator = build_generator(method, **params)
     wanted = _findings_per_image(findings, len(images))
+    names = list(names) if names is not None else [""] * len(images)
+    sources = list(sources) if sources is not None else names
+    step = batch_size if size else 1
     results = []
-    for start in range(0, len(images), batch_size if size else 1):
-        chunk = images[start:start + (batch_size if size else 1)]
+    for start in range(0, len(images), step):
+        chunk = images[start:start + step]
         probs, heatmaps = _forward(model, chunk, size)
         if not classes:
             classes = tuple(f"class_{i}" for i in range(probs.shape[1]))
         for offset, gray in enumerate(chunk):
-            loc = Localization(tuple(gray.shape), classes, probs[offset], heatmaps[offset])
-            names = wanted[start + offset]
-            if names is None:
-                names = [c for c, p in zip(classes, probs[offset], strict=True) if p >= threshold]
-            loc.boxes = box_findings(loc, names, generator)
-            results.append(loc)
+            n = start + offset
+            boxed = wanted[n]
+            if boxed is None:
+                boxed = [c for c, p in zip(classes, probs[offset], strict=True) if p >= threshold]
+            boxes = box_findings(heatmaps[offset], gray.shape, classes, boxed, generator)
+            results.append(Prediction(tuple(gray.shape), classes, probs[offset],
+                                      heatmaps[offset], tuple(boxes), names[n], sources[n],
+                                      threshold))
     return results

@@ -1,97 +1,44 @@
 """Prediction on image files: probabilities per finding, boxes per finding, overlays.
 
 One :class:`Predictor` wraps a trained :class:`~chestx.models.ChestXNet` and is shared by
-``chestx predict`` (files and folders, batched) and ``chestx serve`` (one upload at a time,
-many threads). The model is used read-only: every call builds its own tensors and runs under
-``torch.no_grad`` behind a lock, so concurrent callers never see each other's results.
+``chestx predict`` / ``chestx localize`` (files and folders, batched, with ground truth when
+given) and ``chestx serve`` (one upload at a time, many threads). The model is used
+read-only: every call builds its own tensors and runs behind a lock, so concurrent callers
+never see each other's results.
 
 Pixels go through the same path as training and ingest: :func:`chestx.data.images.read_gray`
-(PNG, JPEG, DICOM) then :func:`chestx.data.images.to_tensor` at the model's image size.
-Probabilities, heatmaps and boxes come from :func:`chestx.localize.localize_images`; boxes
-are in pixels of the image as stored.
+(PNG, JPEG, DICOM) then :func:`chestx.data.tensors.to_tensor` at the model's image size.
+Probabilities, heatmaps and boxes come from :func:`chestx.inference.forward.localize_images`;
+boxes are in pixels of the image as stored.
 """
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import json
 import os
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from chestx.atomic import atomic_open, atomic_path
-from chestx.data.images import read_gray
+from chestx.data.images import IMAGE_SUFFIXES, read_gray
 from chestx.errors import ChestxError
+from chestx.findings import DEFAULT_THRESHOLD
+from chestx.inference.forward import Prediction, localize_images, model_config
+from chestx.inference.overlays import write_overlays
+from chestx.inference.tables import PredictionTables
 from chestx.localize.boxes import Box
+from chestx.localize.generators import DEFAULT_METHOD, build_generator
+from chestx.models import load_checkpoint
 from chestx.progress import track
 
-#: File suffixes picked up when a folder is given (explicit files are read whatever their name).
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm", ".dicom")
-
-#: Probability at or above which a finding is called positive (and gets boxes).
-DEFAULT_THRESHOLD = 0.5
-
-BOX_COLUMNS = ["Image Index", "Finding Label", "x", "y", "w", "h", "score"]
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """What the model says about one image.
-
-    ``probabilities`` has shape ``(C,)`` in ``classes`` order; ``heatmaps`` has shape
-    ``(C, S, S)`` (the network's class activation maps, before upsampling, covering the whole
-    image; ``None`` once dropped to save memory); ``boxes`` are :class:`chestx.localize.Box`
-    (``finding`` names the class) in pixels of the image as stored (``image_size = (H, W)``,
-    top-left origin).
-    """
-
-    image: str
-    source: str
-    image_size: tuple[int, int]
-    classes: tuple[str, ...]
-    probabilities: np.ndarray
-    heatmaps: np.ndarray | None
-    boxes: tuple[Box, ...] = ()
-    threshold: float = DEFAULT_THRESHOLD
-
-    @property
-    def positives(self) -> list[str]:
-        """Findings at or above the threshold, most probable first."""
-        order = np.argsort(-self.probabilities, kind="stable")
-        return [self.classes[i] for i in order if self.probabilities[i] >= self.threshold]
-
-    def boxes_of(self, finding: str) -> list[Box]:
-        return [box for box in self.boxes if box.finding == finding]
-
-    def to_dict(self) -> dict:
-        """JSON-ready summary (no heatmaps): findings in class order with their boxes."""
-        height, width = self.image_size
-        return {
-            "image": self.image,
-            "source": self.source,
-            "width": width,
-            "height": height,
-            "threshold": self.threshold,
-            "positive": self.positives,
-            "probabilities": {name: float(v) for name, v in zip(self.classes,
-                                                                self.probabilities, strict=True)},
-            "findings": [
-                {
-                    "name": name,
-                    "probability": float(self.probabilities[i]),
-                    "positive": bool(self.probabilities[i] >= self.threshold),
-                    "boxes": [box_to_dict(box) for box in self.boxes_of(name)],
-                }
-                for i, name in enumerate(self.classes)
-            ],
-        }
+#: What :class:`Predictor` boxes: the positive findings (``chestx predict``) or all (viewer).
+BOXES_FOR = ("positive", "all")
 
 
 @dataclass(frozen=True)
@@ -121,31 +68,24 @@ class Predictor:
     def __init__(self, model: torch.nn.Module, threshold: float = DEFAULT_THRESHOLD,
                  boxes_for: str = "positive", box_method: str | None = None,
                  batch_size: int = 8) -> None:
-        from chestx.localize.generators import DEFAULT_METHOD, build_generator
-
-        if boxes_for not in ("positive", "all"):
+        if boxes_for not in BOXES_FOR:
             raise ValueError(f"boxes_for must be 'positive' or 'all', not {boxes_for!r}")
         if not 0.0 <= threshold <= 1.0:
             raise ChestxError(f"threshold must be in [0, 1], got {threshold}")
         self.model = model.eval()
-        config = getattr(model, "config", {}) or {}
+        config = model_config(model)
         self.classes: tuple[str, ...] = tuple(config["classes"])
         self.image_size: int = int(config["image_size"])
         self.threshold = float(threshold)
         self.boxes_for = boxes_for
         self.box_method = box_method or DEFAULT_METHOD
-        try:
-            build_generator(self.box_method)
-        except (KeyError, ValueError) as exc:
-            raise ChestxError(f"unknown box method {self.box_method!r} ({exc})") from exc
+        build_generator(self.box_method)  # unknown names: a RegistryError naming the choices
         self.batch_size = max(1, int(batch_size))
         self._lock = threading.Lock()
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, **kwargs) -> Predictor:
         """Load ``RUN/best.pt`` (see :func:`chestx.models.load_checkpoint`) and wrap it."""
-        from chestx.models import load_checkpoint
-
         return cls(load_checkpoint(path, map_location="cpu"), **kwargs)
 
     def predict_grays(self, grays: Sequence[np.ndarray], names: Sequence[str],
@@ -156,24 +96,13 @@ class Predictor:
         has its own tensors, and one pass at a time uses the CPU cores better than several
         fighting over them.
         """
-        from chestx.inference.forward import localize_images
-
         if not grays:
             return []
-        sources = list(sources) if sources is not None else list(names)
         findings = list(self.classes) if self.boxes_for == "all" else None
         with self._lock:
-            located = localize_images(self.model, list(grays), findings=findings,
-                                      threshold=self.threshold, method=self.box_method,
-                                      batch_size=self.batch_size)
-        return [
-            Prediction(image=name, source=source, image_size=tuple(loc.image_size),
-                       classes=self.classes, probabilities=np.asarray(loc.probabilities,
-                                                                      dtype=np.float32),
-                       heatmaps=np.asarray(loc.heatmaps, dtype=np.float32),
-                       boxes=tuple(loc.boxes), threshold=self.threshold)
-            for name, source, loc in zip(names, sources, located, strict=True)
-        ]
+            return localize_images(self.model, list(grays), findings=findings,
+                                   threshold=self.threshold, method=self.box_method,
+                                   batch_size=self.batch_size, names=names, sources=sources)
 
     # ---------------------------------------------------------------- files
     def iter_files(self, paths: Sequence[Path], progress: bool = False) -> Iterator[FileResult]:
@@ -203,12 +132,6 @@ class Predictor:
                 for item in pending]
 
 
-def box_to_dict(box: Box) -> dict:
-    """A :class:`chestx.localize.Box` -> ``{"x", "y", "w", "h", "score"}`` (floats)."""
-    return {"x": float(box.x), "y": float(box.y), "w": float(box.w), "h": float(box.h),
-            "score": float(box.score)}
-
-
 def collect_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     """Expand folders (recursively, files with :data:`IMAGE_SUFFIXES`, sorted) and keep files.
 
@@ -225,87 +148,6 @@ def collect_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
     return paths
 
 
-# -------------------------------------------------------------------- outputs
-def overlay_findings(prediction: Prediction) -> list[str]:
-    """Findings worth a picture: the positive ones, or the most probable one when none is."""
-    return prediction.positives or [prediction.classes[int(np.argmax(prediction.probabilities))]]
-
-
-def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem: str
-                   ) -> list[Path]:
-    """Save ``out_dir/<stem>__<Finding>.png`` per :func:`overlay_findings` finding: the image
-    with the finding's boxes beside its heatmap (:func:`chestx.localize.overlay.draw_overlay`)."""
-    from chestx.localize.overlay import OVERLAY_MIN_SIDE, draw_overlay
-
-    probabilities = dict(zip(prediction.classes, map(float, prediction.probabilities),
-                             strict=True))
-    written = []
-    for finding in overlay_findings(prediction):
-        heatmap = prediction.heatmaps[prediction.classes.index(finding)]
-        picture = draw_overlay(gray, heatmap, prediction.boxes_of(finding),
-                               probabilities=probabilities, min_side=OVERLAY_MIN_SIDE)
-        path = out_dir / f"{stem}__{finding}.png"
-        with atomic_path(path) as tmp:
-            picture.save(tmp, format="PNG")
-        written.append(path)
-    return written
-
-
-class PredictionTables:
-    """The rows of ``predictions.csv`` and ``boxes.csv`` in ``out``, written atomically.
-
-    ``predictions.csv``: ``Image Index, Path, Finding Labels, <one probability column per
-    class>``; ``boxes.csv``: ``Image Index, Finding Label, x, y, w, h, score`` (pixels of the
-    image as stored). :meth:`resume` re-reads them so that a stopped run skips what it did.
-    """
-
-    def __init__(self, out: Path, classes: Sequence[str]) -> None:
-        self.out = Path(out)
-        self.header = ["Image Index", "Path", "Finding Labels", *classes]
-        self.rows: list[list[str]] = []
-        self.box_rows: list[list[str]] = []
-
-    @property
-    def paths(self) -> list[Path]:
-        return [self.out / "predictions.csv", self.out / "boxes.csv"]
-
-    @classmethod
-    def resume(cls, out: Path, classes: Sequence[str]) -> PredictionTables:
-        """The tables already in ``out`` (empty when there are none)."""
-        tables = cls(out, classes)
-        predictions, boxes = tables.paths
-        if not predictions.is_file():
-            return tables
-        with open(predictions, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-        if not rows or rows[0] != tables.header:
-            raise ChestxError(f"{predictions}: written for other classes or by another tool; "
-                              "choose another --out to start afresh")
-        tables.rows = rows[1:]
-        if boxes.is_file():
-            with open(boxes, newline="", encoding="utf-8") as handle:
-                tables.box_rows = list(csv.reader(handle))[1:]
-        return tables
-
-    def done(self) -> set[str]:
-        """The ``Path`` of every image already in the table."""
-        return {row[1] for row in self.rows}
-
-    def add(self, p: Prediction) -> None:
-        self.rows.append([p.image, p.source, "|".join(p.positives) or "No Finding",
-                          *(f"{v:.6f}" for v in p.probabilities)])
-        self.box_rows += [[p.image, b.finding, f"{b.x:.1f}", f"{b.y:.1f}", f"{b.w:.1f}",
-                           f"{b.h:.1f}", f"{b.score:.4f}"] for b in p.boxes]
-
-    def write(self) -> None:
-        for path, header, rows in zip(self.paths, [self.header, BOX_COLUMNS],
-                                      [self.rows, self.box_rows], strict=True):
-            with atomic_open(path, "w") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(header)
-                writer.writerows(rows)
-
-
 @dataclass
 class PredictRun:
     """Outcome of :func:`predict_paths`: this run's predictions in input order, the skipped
@@ -320,15 +162,18 @@ class PredictRun:
 def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
                   out_dir: str | os.PathLike | None = None, progress: bool = True,
                   resume: bool = False, keep_heatmaps: bool = False,
-                  save_every: int = 500) -> PredictRun:
+                  save_every: int = 500,
+                  truth: Mapping[str, Sequence[Box]] | None = None) -> PredictRun:
     """Predict every image in ``inputs`` (files or folders); with ``out_dir`` write outputs.
 
-    Outputs (all atomic): ``predictions.csv`` and ``boxes.csv`` (see :class:`PredictionTables`;
-    rewritten every ``save_every`` images so that a stopped run can ``resume``) and
-    ``overlays/<stem>__<Finding>.png`` per :func:`overlay_findings` finding. Heatmaps are
-    dropped from the returned predictions unless ``keep_heatmaps`` (a big folder's would not
-    fit in memory). Unreadable files are skipped and listed; raises :class:`ChestxError`
-    when no image is found or when every one fails.
+    Outputs (all atomic): ``predictions.csv`` and ``boxes.csv`` (see
+    :class:`~chestx.inference.tables.PredictionTables`; rewritten every ``save_every`` images
+    so that a stopped run can ``resume``) and ``overlays/<stem>__<Finding>.png`` per
+    :func:`~chestx.inference.overlays.overlay_findings` finding, judged against ``truth``
+    (ground-truth boxes by image name, as :func:`chestx.localize.boxes.boxes_by_image` reads
+    them) when given. Heatmaps are dropped from the returned predictions unless
+    ``keep_heatmaps`` (a big folder's would not fit in memory). Unreadable files are skipped
+    and listed; raises :class:`ChestxError` when no image is found or when every one fails.
     """
     paths = collect_images(inputs)
     if not paths:
@@ -353,7 +198,8 @@ def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
                 stem = Path(prediction.image).stem
                 stems[stem] += 1
                 stem = stem if stems[stem] == 1 else f"{stem}_{stems[stem]}"
-                run.written += write_overlays(prediction, item.gray, out / "overlays", stem)
+                gt = None if truth is None else truth.get(prediction.image, [])
+                run.written += write_overlays(prediction, item.gray, out / "overlays", stem, gt)
                 tables.add(prediction)
                 if len(run.predictions) % save_every == save_every - 1:
                     tables.write()

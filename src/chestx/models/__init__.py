@@ -5,16 +5,11 @@
 """
 
 from chestx.models.backbones import BACKBONES, build_backbone, feature_size
-from chestx.models.checkpoint import (
-    load_checkpoint,
-    load_weights,
-    model_from_state,
-    read_checkpoint,
-    save_checkpoint,
-)
+from chestx.models.checkpoint import load_checkpoint, model_from_state, save_checkpoint
 from chestx.models.losses import LOSS_NAMES, LOSSES, PAPER_NAMES, get_loss
 from chestx.models.net import ChestXNet, Transition, build_model
 from chestx.models.pooling import POOLINGS, GlobalPool, lse_pool
+from chestx.models.state import load_weights, read_checkpoint
 
 __all__ = [
     "BACKBONES", "LOSSES", "LOSS_NAMES", "PAPER_NAMES", "POOLINGS", "ChestXNet", "GlobalPool",

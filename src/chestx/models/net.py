@@ -13,6 +13,7 @@ from torch import nn
 from chestx.findings import classes_for
 from chestx.models.backbones import backbone_spec, build_backbone, feature_size
 from chestx.models.pooling import GlobalPool
+from chestx.models.state import load_weights
 
 
 class Transition(nn.Module):
@@ -104,7 +105,7 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
         pretrained: start from torchvision's ImageNet weights (downloads them; offline this
             raises :class:`~chestx.errors.ChestxError`); ignored when ``weights`` is given.
         weights: path of a backbone state dict (torchvision format) or a chestx checkpoint to
-            start from (see :func:`chestx.models.checkpoint.load_weights`).
+            start from (see :func:`chestx.models.state.load_weights`).
         image_size: the training/inference side in pixels (recorded in the config, and used
             for the heatmap side ``S`` it records).
         transition_channels: ``D`` of the transition layer; default: the backbone's channels
@@ -133,7 +134,5 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
                       backbone_channels, num_classes,
                       pooling, lse_r, transition_channels, spec.mean, spec.std, config)
     if weights is not None:
-        from chestx.models.checkpoint import load_weights
-
         load_weights(model, weights)
     return model

@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from chestx import __version__
-from chestx.inference.predictor import Predictor
+from chestx.inference import Predictor
 from chestx.serve.results import ResultStore, StoredResult, display_image, heatmap_png, png_bytes
 from chestx.serve.uploads import UploadError, decode_upload, read_upload
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import torch
 
 from chestx.errors import ChestxError
-from chestx.inference.predictor import DEFAULT_THRESHOLD, Predictor
+from chestx.findings import DEFAULT_THRESHOLD
+from chestx.inference import Predictor
+from chestx.models import read_checkpoint
 from chestx.serve.app import DEFAULT_MAX_UPLOAD_MB, ServeSettings, create_app
 
 #: Checkpoint config keys shown by ``GET /api/model`` besides the classes and image size.
@@ -45,8 +47,6 @@ def model_info(checkpoint: str | os.PathLike, model: torch.nn.Module) -> dict:
     """What ``GET /api/model`` reports: architecture, classes, image size, and what the
     checkpoint says about its training (data, split, epochs, best validation AUC, and the
     metrics of the last epoch)."""
-    from chestx.models import read_checkpoint
-
     config = dict(getattr(model, "config", {}) or {})
     saved = read_checkpoint(checkpoint)
     metrics = saved.get("metrics") or {}

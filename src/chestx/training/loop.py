@@ -23,14 +23,16 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from chestx.atomic import atomic_open, remove_leftovers
-from chestx.data.images import resize
+from chestx.data.tensors import resize
 from chestx.errors import ChestxError
 from chestx.models import LOSS_NAMES, POOLINGS, build_model, get_loss
-from chestx.models.checkpoint import read_checkpoint, save_checkpoint
+from chestx.models.checkpoint import save_checkpoint
+from chestx.models.state import read_checkpoint
 from chestx.progress import new_progress, stderr_console
 from chestx.training.augment import Augment
 from chestx.training.data import collate_readable, image_dataset, split_ids
 from chestx.training.distributed import Context, setup, teardown
+from chestx.training.validation import validate
 
 #: Options that may change when a run is resumed; all others come from its checkpoint.
 OPTIMIZERS = ("sgd", "adamw")
@@ -231,7 +233,6 @@ def _write_metrics(out: Path, metrics: list[dict]) -> None:
 
 def _train(config: TrainConfig, context: Context,
            on_epoch_end: Callable[[int, dict], None] | None) -> TrainResult:
-    from chestx.inference.evaluate import validate  # evaluate imports training.data
 
     out = Path(config.out)
     last = out / "last.pt"
