@@ -81,7 +81,7 @@ def test_real_chestxnet_heatmaps_match_its_forward(tiny_checkpoint):
     with torch.inference_mode():
         logits, heatmaps = model.forward_heatmaps(torch.stack([to_tensor(g, 64) for g in images]))
     for i, loc in enumerate(locs):
-        assert loc.classes == tuple(model.config["classes"]) and len(loc.classes) == 14
+        assert loc.classes == tuple(model.config.classes) and len(loc.classes) == 14
         assert np.allclose(loc.heatmaps, heatmaps[i].numpy(), atol=1e-5)
         assert np.allclose(loc.probabilities, torch.sigmoid(logits[i]).numpy(), atol=1e-6)
         assert {b.finding for b in loc.boxes} == {"Cardiomegaly", "Effusion"}

@@ -87,7 +87,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     num_classes = len(model.classes)
     if num_classes not in (8, 14):
         raise ChestxError(f"{checkpoint}: evaluate needs a 14- or 8-class model")
-    dataset = image_dataset(data, ids, num_classes, model.config["image_size"], use_cache)
+    dataset = image_dataset(data, ids, num_classes, model.config.image_size, use_cache)
     target = resolve_device(device)
     probabilities, labels, kept, _ = predict(model, dataset, batch_size, target, workers,
                                              progress=progress)
@@ -112,7 +112,7 @@ def _write_classification(model: ChestXNet, data: str | os.PathLike, out: Path, 
     with atomic_open(files["auc"]) as handle:
         table.to_csv(handle, index=False, float_format="%.4f")
     plot_roc(labels, probabilities, model.classes, files["roc"],
-             title=f"{model.config['backbone']} on {Path(data).name} ({split}, n={len(kept)})")
+             title=f"{model.config.backbone} on {Path(data).name} ({split}, n={len(kept)})")
     return Evaluation(model, None, kept, probabilities, labels, table, out, files)
 
 

@@ -92,12 +92,6 @@ class Prediction:
         }
 
 
-def model_config(model: torch.nn.Module) -> dict:
-    """``model.config`` as a plain dict (``{}`` for a model without one)."""
-    config = getattr(model, "config", None) or {}
-    return config.to_dict() if hasattr(config, "to_dict") else dict(config)
-
-
 def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
     """``None`` | names for all images | one list of names per image -> one entry per image."""
     if findings is None or len(findings) == 0 or isinstance(findings[0], str):
@@ -125,7 +119,8 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
 
     Parameters
     ----------
-    model : a ChestXNet (``forward_heatmaps``, ``config.classes``, ``config.image_size``).
+    model : a ChestXNet, or any module with ``forward_heatmaps`` and a
+        :class:`~chestx.models.ModelConfig` as ``config`` (``classes``, ``image_size``).
     images : uint8 arrays ``(H, W)``, any size; each is resized to the model's input size and
         its boxes are returned in its own pixels.
     findings : which classes to box. ``None``: those with probability >= ``threshold``; a list
@@ -141,20 +136,15 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
     list of Prediction
         One per image, in order.
     """
-    config = model_config(model)
-    classes = tuple(config.get("classes") or ())
-    size = config.get("image_size")
+    classes, size = tuple(model.config.classes), model.config.image_size
     generator = build_generator(method, **params)
     wanted = _findings_per_image(findings, len(images))
     names = list(names) if names is not None else [""] * len(images)
     sources = list(sources) if sources is not None else names
-    step = batch_size if size else 1
     results = []
-    for start in range(0, len(images), step):
-        chunk = images[start:start + step]
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
         probs, heatmaps = _forward(model, chunk, size)
-        if not classes:
-            classes = tuple(f"class_{i}" for i in range(probs.shape[1]))
         for offset, gray in enumerate(chunk):
             n = start + offset
             boxed = wanted[n]

@@ -29,7 +29,7 @@ import torch
 from chestx.data.images import IMAGE_SUFFIXES, read_gray
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.inference.forward import Prediction, localize_images, model_config
+from chestx.inference.forward import Prediction, localize_images
 from chestx.inference.overlays import write_overlays
 from chestx.inference.tables import PredictionTables
 from chestx.localize.boxes import Box
@@ -73,9 +73,8 @@ class Predictor:
         if not 0.0 <= threshold <= 1.0:
             raise ChestxError(f"threshold must be in [0, 1], got {threshold}")
         self.model = model.eval()
-        config = model_config(model)
-        self.classes: tuple[str, ...] = tuple(config["classes"])
-        self.image_size: int = int(config["image_size"])
+        self.classes: tuple[str, ...] = tuple(model.config.classes)
+        self.image_size: int = int(model.config.image_size)
         self.threshold = float(threshold)
         self.boxes_for = boxes_for
         self.box_method = box_method or DEFAULT_METHOD

@@ -1,7 +1,7 @@
 """Checkpoints: one ``torch.save`` dict that rebuilds the model with no other input.
 
-Keys: ``model_state``, ``config`` (backbone, pooling, lse_r/r, loss, classes, image_size,
-channels, mean/std, transition_channels, heatmap_size, ...), ``epoch``, ``optimizer_state``,
+Keys: ``model_state``, ``config`` (:meth:`chestx.models.config.ModelConfig.to_dict`, with
+its ``version``; older versions load too), ``epoch``, ``optimizer_state``,
 ``metrics`` (list of per-epoch dicts), ``chestx_version``, plus whatever the trainer adds
 (scheduler/scaler state, RNG state, best score). Writes are atomic.
 """
@@ -16,6 +16,7 @@ import torch
 from chestx import __version__
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
+from chestx.models.config import ModelConfig
 from chestx.models.net import ChestXNet, build_model
 from chestx.models.state import read_checkpoint
 
@@ -27,7 +28,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, epoch: int 
     net = getattr(model, "module", model)
     state = {
         "model_state": net.state_dict(),
-        "config": dict(net.config),
+        "config": net.config.to_dict(),
         "epoch": int(epoch),
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
         "metrics": list(metrics or []),
@@ -50,16 +51,16 @@ def model_from_state(state: dict, path: str | os.PathLike = "checkpoint") -> Che
     """Rebuild the model of a checkpoint dict read by :func:`read_checkpoint` (eval mode)."""
     if "model_state" not in state or "config" not in state:
         raise ChestxError(f"{path}: not a chestx checkpoint (no model_state/config)")
-    config = state["config"]
     try:
-        model = build_model(backbone=config["backbone"], num_classes=config["num_classes"],
-                            pooling=config["pooling"], lse_r=config["lse_r"],
-                            image_size=config["image_size"],
-                            transition_channels=config.get("transition_channels"),
-                            classes=config["classes"])
+        config = ModelConfig.from_dict(state["config"], str(path))
+        model = build_model(backbone=config.backbone, num_classes=config.num_classes,
+                            pooling=config.pooling, lse_r=config.lse_r,
+                            image_size=config.image_size,
+                            transition_channels=config.transition_channels,
+                            classes=config.classes)
         model.load_state_dict(state["model_state"])
-    except (KeyError, RuntimeError, ValueError) as exc:
+    except (TypeError, RuntimeError, ValueError) as exc:
         raise ChestxError(f"{path}: checkpoint does not match its config "
                           f"({str(exc).splitlines()[0]})") from exc
-    model.config.update(config)
+    model.config = config  # as trained (normalization, loss), not rebuilt defaults
     return model.eval()

@@ -62,10 +62,10 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
         missing = [k for k in backbone_keys if k not in matched]
         if missing:
             raise ChestxError(f"{path}: weights do not fit backbone "
-                              f"{model.config['backbone']} (e.g. {missing[0]})")
+                              f"{model.config.backbone} (e.g. {missing[0]})")
         model.load_state_dict(matched, strict=False)
         return model
-    name = model.config["backbone"]
+    name = model.config.backbone
     network = torchvision_network(name)
     result = network.load_state_dict(state, strict=False)
     missing = [k for k in result.missing_keys if not k.startswith(_HEAD_PREFIXES)]

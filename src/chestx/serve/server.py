@@ -47,7 +47,7 @@ def model_info(checkpoint: str | os.PathLike, model: torch.nn.Module) -> dict:
     """What ``GET /api/model`` reports: architecture, classes, image size, and what the
     checkpoint says about its training (data, split, epochs, best validation AUC, and the
     metrics of the last epoch)."""
-    config = dict(getattr(model, "config", {}) or {})
+    config = model.config.to_dict()
     saved = read_checkpoint(checkpoint)
     metrics = saved.get("metrics") or {}
     if isinstance(metrics, list):  # one dict per epoch: report the last one

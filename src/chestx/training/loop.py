@@ -9,6 +9,7 @@ an uninterrupted run (on CPU, same settings).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -251,7 +252,7 @@ def _train(config: TrainConfig, context: Context,
                         pretrained=config.pretrained and state is None,
                         weights=config.weights if state is None else None,
                         image_size=config.image_size)
-    model.config["loss"] = config.loss
+    model.config = dataclasses.replace(model.config, loss=config.loss)
     if state is not None:
         model.load_state_dict(state["model_state"])
     # channels-last convolutions run ~10 % faster on CPU (oneDNN) and use tensor cores on GPU
