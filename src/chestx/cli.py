@@ -7,8 +7,11 @@ one line and exits with status 2.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import sys
+import typing
 from pathlib import Path
 
 import typer
@@ -16,6 +19,7 @@ import typer
 from chestx import __version__
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
+from chestx.training.config import TrainConfig
 
 app = typer.Typer(
     name="chestx",
@@ -168,70 +172,73 @@ def _print_table(frame, title: str) -> None:
     Console().print(table)
 
 
-_PRETRAINED_HELP = "Start from torchvision's ImageNet weights (downloaded; offline use --weights)."
+def config_options(cls: type, defaults: dict | None = None,
+                   skip: tuple[str, ...] = ()) -> list[inspect.Parameter]:
+    """Typer options for the fields of dataclass ``cls`` (see :mod:`chestx.training.config`).
+
+    Each field with ``help`` metadata becomes ``--field-name`` (``--x/--no-x`` for a bool)
+    with the field's default (or ``defaults[name]``), its help, its ``choices`` listed, and
+    ``Path`` for a ``path`` field; a field without a default is a required option.
+    """
+    hints = typing.get_type_hints(cls)
+    params = []
+    for item in dataclasses.fields(cls):
+        meta = item.metadata
+        if item.name in skip or not meta.get("cli", True):
+            continue
+        flag = "--" + item.name.replace("_", "-")
+        default = (defaults or {}).get(item.name, item.default)
+        kind = hints[item.name]
+        if meta.get("path"):
+            kind = Path if default is dataclasses.MISSING else Path | None
+            default = Path(default) if isinstance(default, str) else default
+        help_text = meta["help"] + (f" (one of {', '.join(map(str, meta['choices']))})"
+                                    if "choices" in meta else "")
+        decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
+        typed = typer.Option(... if default is dataclasses.MISSING else default, *decls,
+                             help=help_text, min=meta.get("min"))
+        params.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=typed, annotation=kind))
+    return params
 
 
-@app.command("train")
-def train_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
-    out: Path = typer.Option(..., "--out", help="Run folder: best.pt, last.pt, metrics.csv."),
-    backbone: str = typer.Option("resnet50", "--backbone", help="alexnet, googlenet, vgg16, "
-                                 "resnet50, densenet121, resnet18 or a torchvision name."),
-    pooling: str = typer.Option("lse", "--pooling", help="avg | max | lse"),
-    lse_r: float = typer.Option(10.0, "--lse-r", help="r of LSE pooling (paper: 10)."),
-    loss: str = typer.Option("wce", "--loss", help="hinge | euclidean | ce | wce"),
-    image_size: int = typer.Option(1024, "--image-size", help="Input side (paper: 1024)."),
-    classes: int = typer.Option(14, "--classes", help="14 (ChestX-ray14) or 8 (ChestX-ray8)."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Images per forward pass."),
-    iter_size: int = typer.Option(10, "--iter-size", help="Batches accumulated per SGD step "
-                                  "(paper: batch x iter = 80)."),
-    epochs: int = typer.Option(10, "--epochs"),
-    lr: float = typer.Option(0.001, "--lr", help="SGD learning rate (cosine-annealed)."),
-    momentum: float = typer.Option(0.9, "--momentum"),
-    weight_decay: float = typer.Option(1e-4, "--weight-decay"),
-    optimizer: str = typer.Option("sgd", "--optimizer", help="sgd (paper) | adamw (fewer "
-                                  "steps from scratch)."),
-    schedule: str = typer.Option("cosine", "--schedule", help="cosine | constant"),
-    half_res_epochs: int = typer.Option(0, "--half-res-epochs", help="Progressive resizing: "
-                                        "train the first N epochs at half --image-size."),
-    workers: int = typer.Option(2, "--workers", help="DataLoader processes (0: in-process)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
-    amp: bool = typer.Option(False, "--amp", help="Mixed precision (fp16 on GPU, bf16 CPU)."),
-    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
-    weights: Path | None = typer.Option(None, "--weights", help="Backbone state dict "
-                                        "(torchvision) or a chestx checkpoint to start from."),
-    split: str = typer.Option("official", "--split", help="official | random (patient-wise)."),
-    seed: int = typer.Option(0, "--seed"),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    cache: bool = typer.Option(True, "--cache/--no-cache", help="Use DIR/cache when present."),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where `chestx cache "
-                                          "--out` wrote the cache (default DIR/cache)."),
-    augment: bool = typer.Option(True, "--augment/--no-augment", help="Crop/rotate/jitter."),
-    max_train_images: int | None = typer.Option(None, "--max-train-images",
-                                                help="Use only the first N training images."),
-    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-) -> None:
+def _config_from(cls: type, options: dict, **fixed) -> object:
+    """An instance of dataclass ``cls`` from parsed options (``Path`` values as ``str``)."""
+    names = {item.name for item in dataclasses.fields(cls)}
+    values = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if k in names}
+    return cls(**{**values, **fixed})
+
+
+def _with_options(command, params: list[inspect.Parameter]):
+    """Give ``command(**options)`` the signature typer reads its options from."""
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+_THREADS = inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, annotation=int,
+                             default=typer.Option(0, "--threads",
+                                                  help="CPU threads (0: torch's default)."))
+_QUIET = inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                           default=typer.Option(False, "--quiet", "-q", help="No progress bars."))
+
+
+def train_command(**options) -> None:
     """Train the paper's weakly-supervised multi-label classifier (§3.1, §4)."""
-    from chestx.training import TrainConfig, train
+    from chestx.training import train
 
-    _threads(threads)
-    config = TrainConfig(
-        data=str(data), out=str(out), backbone=backbone, pooling=pooling, lse_r=lse_r,
-        loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
-        iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, schedule=schedule, workers=workers,
-        device=device, half_res_epochs=half_res_epochs,
-        amp=amp, pretrained=pretrained, weights=str(weights) if weights else None,
-        split=split, seed=seed, resume=resume, cache=cache,
-        cache_dir=str(cache_dir) if cache_dir else None, augment=augment,
-        max_train_images=max_train_images, progress=not quiet)
+    _threads(options["threads"])
+    config = _config_from(TrainConfig, options, progress=not options["quiet"])
     result = train(config)
     best = (f"best mean val AUC {result.best_auc:.4f} at epoch {result.best_epoch}"
             if math.isfinite(result.best_auc) else
             f"no val AUC (no finding has both positives and negatives in val); best.pt is "
             f"epoch {result.best_epoch}")
-    typer.echo(f"{best}; wrote {out}/best.pt, last.pt, metrics.csv")
+    typer.echo(f"{best}; wrote {config.out}/best.pt, last.pt, metrics.csv")
+
+
+app.command("train")(_with_options(train_command,
+                                   [*config_options(TrainConfig), _THREADS, _QUIET]))
 
 
 @app.command("cache")
@@ -281,45 +288,29 @@ def evaluate_command(
     typer.echo(f"wrote {', '.join(str(p) for p in result.files.values())}")
 
 
-@app.command("reproduce")
-def reproduce_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
-    grid: str = typer.Option(..., "--grid", help="backbones | losses | pooling"),
-    out: Path = typer.Option(Path("reproduce"), "--out", help="Folder for runs and tables."),
-    values: str | None = typer.Option(None, "--values", help="Comma list overriding the "
-                                      "grid, e.g. resnet18,alexnet or lse:10,avg or ce,wce."),
-    backbone: str = typer.Option("resnet50", "--backbone", help="Backbone of the losses and "
-                                 "pooling grids (paper: ResNet-50)."),
-    image_size: int = typer.Option(1024, "--image-size"),
-    classes: int = typer.Option(8, "--classes", help="8 as in Table 3, or 14."),
-    epochs: int = typer.Option(10, "--epochs"),
-    batch_size: int = typer.Option(8, "--batch-size"),
-    iter_size: int = typer.Option(10, "--iter-size"),
-    lr: float = typer.Option(0.001, "--lr"),
-    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
-    split: str = typer.Option("official", "--split", help="official | random"),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device"),
-    workers: int = typer.Option(2, "--workers"),
-    amp: bool = typer.Option(False, "--amp"),
-    max_train_images: int | None = typer.Option(None, "--max-train-images"),
-    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
-) -> None:
+def reproduce_command(**options) -> None:
     """Run the paper's ablations (Table 3 rows, Fig. 6) with shared settings."""
     from chestx.inference.reproduce import reproduce
-    from chestx.training import TrainConfig
 
-    _threads(threads)
-    base = TrainConfig(data=str(data), out=str(out), backbone=backbone, image_size=image_size,
-                       classes=classes, epochs=epochs, batch_size=batch_size,
-                       iter_size=iter_size, lr=lr, pretrained=pretrained, split=split,
-                       seed=seed, device=device, workers=workers, amp=amp,
-                       max_train_images=max_train_images, progress=not quiet)
+    _threads(options["threads"])
+    base = _config_from(TrainConfig, options, progress=not options["quiet"])
+    values = options["values"]
     chosen = [v.strip() for v in values.split(",") if v.strip()] if values else None
-    table = reproduce(base, grid, out, chosen)
-    _print_table(table, f"test AUC, grid {grid}")
-    typer.echo(f"wrote {out / grid}/table.csv and table.md")
+    table = reproduce(base, options["grid"], base.out, chosen)
+    _print_table(table, f"test AUC, grid {options['grid']}")
+    typer.echo(f"wrote {Path(base.out) / options['grid']}/table.csv and table.md")
+
+
+_GRID = inspect.Parameter("grid", inspect.Parameter.KEYWORD_ONLY, annotation=str,
+                          default=typer.Option(..., "--grid", help="backbones | losses | pooling"))
+_VALUES = inspect.Parameter(
+    "values", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+    default=typer.Option(None, "--values", help="Comma list overriding the grid, e.g. "
+                         "resnet18,alexnet or lse:10,avg or ce,wce."))
+app.command("reproduce")(_with_options(reproduce_command, [
+    _GRID, _VALUES,
+    *config_options(TrainConfig, defaults={"out": "reproduce", "classes": 8}, skip=("resume",)),
+    _THREADS, _QUIET]))
 
 
 # ---------------------------------------------------------- localize

@@ -25,7 +25,8 @@ from chestx.errors import ChestxError
 from chestx.inference.evaluate import evaluate_checkpoint
 from chestx.models.losses import PAPER_NAMES
 from chestx.progress import stderr_console
-from chestx.training.loop import TrainConfig, train
+from chestx.training.config import TrainConfig
+from chestx.training.loop import train
 
 #: grid -> the values it runs by default.
 GRIDS: dict[str, tuple[str, ...]] = {
