@@ -6,7 +6,7 @@ DICOM, ingest or cache modules (other stages own them) before they are needed.
 
 from __future__ import annotations
 
-import importlib
+from chestx.exports import lazy_exports
 
 _EXPORTS = {
     "read_gray": "images",
@@ -26,9 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"chestx.data.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'chestx.data' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

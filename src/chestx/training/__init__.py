@@ -7,7 +7,7 @@ options) is importable without torch.
 
 from __future__ import annotations
 
-import importlib
+from chestx.exports import lazy_exports
 
 _EXPORTS = {
     "Augment": "augment",
@@ -18,8 +18,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"chestx.training.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'chestx.training' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)
