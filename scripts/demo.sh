@@ -86,7 +86,8 @@ cat <<EOF
   training run         $OUT/run  (best.pt, last.pt, metrics.csv)
   evaluation           $OUT/eval  (auc.csv, roc.png, predictions.csv, boxes.csv,
                        localization.csv; the paper's box generator: *_paper.csv)
-  heatmaps + boxes     $OUT/localize  (blue ground truth, green hit, red false positive)
+  heatmaps + boxes     $OUT/localize/overlays  (blue ground truth, green hit, red false
+                       positive; predictions.csv, boxes.csv)
   predictions          $OUT/predict  (overlays, summary.txt)
   exported model       $OUT/export/model.onnx
   hospital database    $OUT/hospital  (images/, Data_Entry_2017.csv, id_map.csv,
