@@ -31,17 +31,20 @@ from chestx.findings import classes_for, labels_to_vector
 class NIHDataset(Dataset):
     """A ChestX-ray14 folder as a torch Dataset of ``(image, labels)``.
 
-    Args:
-        root: dataset folder (see the module docstring for its files).
-        split: ``None`` (every row of the CSV), ``"train"``, ``"val"``, ``"test"`` (through
-            :func:`chestx.data.splits.load_split`, official mode), or ``"train_val"`` (the
-            official ``train_val_list.txt``).
-        classes: 14 (ChestX-ray14, :data:`chestx.findings.FINDINGS`) or 8 (the paper's
-            ChestX-ray8 subset); findings outside the set are ignored.
-        image_size: resize images to ``(image_size, image_size)``; ``None`` keeps them.
-        transform: optional callable applied to the image tensor ``(1, H, W)``.
-        ids: explicit list of Image Index values (overrides ``split``), in that order.
+    Parameters
+    ----------
+    root : dataset folder (see :mod:`chestx.data.nih` for its files).
+    split : ``None`` (every row of the CSV), ``"train"``, ``"val"``, ``"test"`` (through
+        :func:`chestx.data.splits.load_split`, official mode), or ``"train_val"`` (the
+        official ``train_val_list.txt``).
+    classes : 14 (ChestX-ray14, :data:`chestx.findings.FINDINGS`) or 8 (the paper's
+        ChestX-ray8 subset); findings outside the set are ignored.
+    image_size : resize images to ``(image_size, image_size)``; ``None`` keeps them.
+    transform : optional callable applied to the image tensor ``(1, H, W)``.
+    ids : explicit list of Image Index values (overrides ``split``), in that order.
 
+    Notes
+    -----
     ``ds[i]`` is ``(image float32 (1, H, W) in [0, 1], labels float32 (C,))``; ``No Finding``
     is all zeros. Attributes: ``root``, ``image_ids`` (list of N names), ``classes`` (tuple of
     C names), ``labels`` (float32 ``(N, C)``), ``entries`` (the N CSV rows), ``patient_ids``
