@@ -7,7 +7,7 @@ import torch
 import torchvision
 
 from chestx.errors import ChestxError
-from chestx.models import BACKBONES, build_model
+from chestx.models import BACKBONES, build_model, load_checkpoint, save_checkpoint
 from chestx.models import backbones as backbones_module
 from chestx.models.backbones import backbone_family, build_backbone, heatmap_plan
 
@@ -57,8 +57,8 @@ def test_whole_model_gives_s_by_s_heatmaps(name):
                 model = build_model(name, 8, image_size=size, heatmap_size=heatmap_size)
                 _, heatmaps = model.forward_heatmaps(torch.empty(1, 1, size, size))
             assert tuple(heatmaps.shape) == (1, 8, heatmap_size, heatmap_size)
-            assert model.config["heatmap_size"] == heatmap_size
-            assert model.config["output_stride"] == int(entry.split("/")[0])
+            assert model.config.heatmap_size == heatmap_size
+            assert model.config.output_stride == int(entry.split("/")[0])
 
 
 def test_refusals_are_one_line_errors():
@@ -77,7 +77,7 @@ def test_imagenet_state_dict_loads_into_dilated_backbone(tmp_path, name):
     path = tmp_path / f"{name}-imagenet.pth"
     torch.save(network.state_dict(), path)
     model = build_model(name, 14, image_size=128, heatmap_size=16, weights=str(path)).eval()
-    assert model.config["output_stride"] == 8
+    assert model.config.output_stride == 8
     conv = model.backbone.layer4[1].conv1 if name == "resnet18" else None
     if conv is not None:
         assert conv.dilation == (4, 4) and conv.stride == (1, 1)
@@ -105,14 +105,13 @@ def test_cam_identity_at_every_s(size, heatmap_size):
 
 
 def test_checkpoint_rebuilt_at_another_heatmap_size(tmp_path):
-    from chestx.models import load_checkpoint, save_checkpoint
-
+    
     torch.manual_seed(3)
     model = build_model("resnet18", 8, image_size=128).eval()
     save_checkpoint(tmp_path / "m.pt", model)
-    assert load_checkpoint(tmp_path / "m.pt").config["heatmap_size"] == 4
+    assert load_checkpoint(tmp_path / "m.pt").config.heatmap_size == 4
     finer = load_checkpoint(tmp_path / "m.pt", heatmap_size=16)
-    assert finer.config["heatmap_size"] == 16 and finer.config["trained_heatmap_size"] == 4
+    assert finer.config.heatmap_size == 16 and finer.config.output_stride == 8
     x = torch.rand(1, 1, 128, 128)
     with torch.no_grad():
         coarse_maps = model.forward_heatmaps(x)[1]

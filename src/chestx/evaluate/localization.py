@@ -34,9 +34,11 @@ import numpy as np
 import pandas as pd
 
 from chestx.atomic import atomic_path
+from chestx.data.nih import BBOX_COLUMNS, read_bbox_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
-from chestx.localize.sources import DEFAULT_SOURCE
+from chestx.localize.boxes import PRED_COLUMNS
+from chestx.localize.geometry import ELEMENTWISE
 
 #: Thresholds of the paper's Table 4 (and 19): a hit needs IoBB > T.
 IOBB_THRESHOLDS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -44,8 +46,6 @@ IOBB_THRESHOLDS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 IOU_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 MEASURES: dict[str, tuple[float, ...]] = {"iobb": IOBB_THRESHOLDS, "iou": IOU_THRESHOLDS}
 
-BOX_COLUMNS = ["Image Index", "Finding Label", "x", "y", "w", "h"]
-PRED_COLUMNS = [*BOX_COLUMNS, "score"]
 RESULT_COLUMNS = ["generator", "heatmap", "measure", "threshold", "finding", "acc", "afp",
                   "acc_at_afp1", "n_images", "n_boxes"]
 #: The AFP cap of ``acc_at_afp1``.
@@ -55,50 +55,6 @@ MAX_AFP = 1.0
 LOCALIZATION_HEATMAP_SIZE: int | None = None
 
 
-def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection areas of boxes ``a (..., 4)`` and ``b (..., 4)`` (broadcast, ``x, y, w, h``)."""
-    width = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0],
-                                                                                  b[..., 0])
-    height = np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3]) - np.maximum(a[..., 1],
-                                                                                   b[..., 1])
-    return np.clip(width, 0, None) * np.clip(height, 0, None)
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """``numerator / denominator`` with 0 where the denominator is 0 (degenerate boxes)."""
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    inter = _intersection(a, b)
-    return _ratio(inter, a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter)
-
-
-def _iobb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _ratio(_intersection(a, b), a[..., 2] * a[..., 3] + 0 * b[..., 2])
-
-
-#: Overlap of predicted boxes ``a`` with ground-truth boxes ``b`` (broadcasting ``(..., 4)``).
-ELEMENTWISE = {"iou": _iou, "iobb": _iobb}
-
-
-def _as_boxes(boxes: np.ndarray) -> np.ndarray:
-    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-
-
-def box_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Intersection over union, ``pred (N, 4)`` x ``gt (M, 4)`` (``x, y, w, h``) -> ``(N, M)``."""
-    return _iou(_as_boxes(pred)[:, None], _as_boxes(gt)[None, :])
-
-
-def box_iobb(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Intersection over the detected box's area, ``pred (N, 4)`` x ``gt (M, 4)`` -> ``(N, M)``."""
-    return _iobb(_as_boxes(pred)[:, None], _as_boxes(gt)[None, :])
-
-
-OVERLAP = {"iou": box_iou, "iobb": box_iobb}
 KEY = ["Image Index", "Finding Label"]
 
 
@@ -172,7 +128,7 @@ def localization_scores(pred: pd.DataFrame, gt: pd.DataFrame,
     """Acc, AFP and Acc at AFP <= 1 per measure, threshold and finding (findings with ground
     truth, NIH order).
 
-    ``pred`` and ``gt`` are frames with :data:`BOX_COLUMNS` (canonical finding names; ``pred``
+    ``pred`` and ``gt`` are frames with :data:`BBOX_COLUMNS` (canonical finding names; ``pred``
     may have ``score``). Returns a frame with :data:`RESULT_COLUMNS`; ``acc`` and ``afp`` as
     defined in the module docstring (a ground-truth box is hit when its best overlap is > T, a
     scored predicted box is false when its best overlap is <= T), ``acc_at_afp1`` from the
@@ -263,7 +219,7 @@ def read_pred_boxes(path: str | os.PathLike) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError,
             pd.errors.EmptyDataError) as exc:
         raise _bad(path, f"cannot read as CSV ({str(exc).strip()})") from exc
-    missing = [c for c in BOX_COLUMNS if c not in frame.columns]
+    missing = [c for c in BBOX_COLUMNS if c not in frame.columns]
     if missing:
         raise _bad(path, f"missing column(s) {', '.join(missing)} "
                          f"(expected {','.join(PRED_COLUMNS)})")
@@ -301,7 +257,6 @@ def evaluate_box_files(pred_path: str | os.PathLike, gt_path: str | os.PathLike,
 
     Writes ``out_dir/localization.csv`` and returns the scores frame.
     """
-    from chestx.data.nih import read_bbox_list
 
     pred = read_pred_boxes(pred_path)
     gt = read_bbox_list(gt_path)
@@ -318,60 +273,6 @@ def write_boxes(boxes: pd.DataFrame, path: str | os.PathLike) -> Path:
     with atomic_path(path) as tmp:
         boxes.to_csv(tmp, index=False, float_format="%.6g")
     return path
-
-
-def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | os.PathLike,
-                                methods: Sequence[str] | None = None, batch_size: int = 8,
-                                progress: bool = True, echo=print,
-                                image_ids: Sequence[str] | None = None,
-                                heatmap: str = DEFAULT_SOURCE) -> dict[str, pd.DataFrame]:
-    """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
-
-    Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
-    default generator, then the paper's, then ``peak``), from one pass of heatmap source
-    ``heatmap``. For the first method writes ``out_dir/boxes.csv`` and
-    ``out_dir/localization.csv``; for each other method ``boxes_<method>.csv`` and
-    ``localization_<method>.csv`` (each with its generator and heatmap source in its
-    columns); ``out_dir/froc.png``, the accuracy-against-AFP curves of every method.
-    Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of every method,
-    titled with the generator that made the boxes, and one summary line per
-    method. Only the ground-truth images among ``image_ids`` (when given) that can be read are
-    used. Returns ``{method: scores}`` (empty when no ground-truth image is left).
-    """
-    from chestx.data.nih import read_bbox_list
-    from chestx.localize.dataset import localize_ground_truth
-    from chestx.localize.generators import DEFAULT_METHOD
-
-    methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper", "peak"]))
-    gt = read_bbox_list(root)
-    if image_ids is not None:
-        gt = gt[gt["Image Index"].isin(set(image_ids))]
-    if gt.empty:
-        echo("localization: no ground-truth boxes on the evaluated images; skipped")
-        return {}
-    boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress,
-                                            heatmap=heatmap)
-    for problem in problems.values():
-        echo(f"skipped: {problem}")
-    gt = gt[~gt["Image Index"].isin(set(problems))]  # scored on the images that were read
-    if gt.empty:
-        raise ChestxError(f"{root}: none of the ground-truth images could be read")
-    results = {}
-    for i, method in enumerate(methods):
-        suffix = "" if i == 0 else f"_{method}"
-        write_boxes(boxes[method], Path(out_dir) / f"boxes{suffix}.csv")
-        results[method] = localization_scores(boxes[method], gt, generator=method,
-                                              heatmap=heatmap)
-        write_scores(results[method], out_dir, f"localization{suffix}.csv")
-    plot_froc({m: boxes[m] for m in methods}, gt, Path(out_dir) / "froc.png",
-              title=f"{heatmap} heatmaps, {gt['Image Index'].nunique()} images")
-    echo(f"localization: {gt['Image Index'].nunique()} images, {len(gt)} ground-truth boxes")
-    for method in methods:
-        for measure in ("iobb", "iou"):
-            echo(format_table(results[method], measure, title=True) + "\n")
-    for method, scores in results.items():
-        echo(summary_line(method, scores))
-    return results
 
 
 def summary_line(method: str, scores: pd.DataFrame) -> str:
@@ -436,34 +337,3 @@ def plot_froc(boxes: dict[str, pd.DataFrame], gt: pd.DataFrame, path: str | os.P
         fig.savefig(tmp, dpi=100, format="png")
     plt.close(fig)
     return path
-
-
-def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
-                     echo=print, heatmap: str = DEFAULT_SOURCE,
-                     heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE) -> None:
-    """The localization step of ``chestx evaluate`` (called at the end of the runner).
-
-    When ``data`` has ``BBox_List_2017.csv``, boxes the ground-truth images among the
-    evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`), from
-    heatmap source ``heatmap``, the model rebuilt at ``heatmap_size`` when given (same
-    weights, see :func:`chestx.models.checkpoint.at_heatmap_size`), and adds
-    ``boxes``/``localization`` (and ``*_paper``, ``*_peak``, ``froc``) to ``evaluation.files``.
-    """
-    from chestx.data.nih import BBOX_NAMES
-    from chestx.models.checkpoint import at_heatmap_size
-
-    root = Path(data)
-    if not any((root / name).is_file() for name in BBOX_NAMES):
-        return
-    model = evaluation.model
-    if heatmap_size is not None and hasattr(model, "transition"):
-        model = at_heatmap_size(model, heatmap_size)
-    results = evaluate_model_localization(model, root, evaluation.out,
-                                          progress=progress, echo=echo,
-                                          image_ids=evaluation.image_ids, heatmap=heatmap)
-    for i, method in enumerate(results):
-        suffix = "" if i == 0 else f"_{method}"
-        evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"
-        evaluation.files[f"localization{suffix}"] = evaluation.out / f"localization{suffix}.csv"
-    if results:
-        evaluation.files["froc"] = evaluation.out / "froc.png"
