@@ -105,7 +105,7 @@ def test_cam_identity_at_every_s(size, heatmap_size):
 
 
 def test_checkpoint_rebuilt_at_another_heatmap_size(tmp_path):
-    
+
     torch.manual_seed(3)
     model = build_model("resnet18", 8, image_size=128).eval()
     save_checkpoint(tmp_path / "m.pt", model)
