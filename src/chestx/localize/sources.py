@@ -20,8 +20,6 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
-from pytorch_grad_cam import GradCAM, GradCAMPlusPlus
-from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 
 HeatmapSource = Callable[..., tuple[torch.Tensor, torch.Tensor]]
 
@@ -37,11 +35,15 @@ def cam_heatmaps(model: torch.nn.Module, images: torch.Tensor,
     return logits.float().cpu(), heatmaps.float().cpu()
 
 
-def _gradient_heatmaps(method: type, model: torch.nn.Module, images: torch.Tensor,
+def _gradient_heatmaps(method: str, model: torch.nn.Module, images: torch.Tensor,
                        classes: Sequence[int] | None) -> tuple[torch.Tensor, torch.Tensor]:
     """One forward pass, then per class one backward pass and the package's channel weights
     on the backbone's output; ReLU as in Grad-CAM. Returns CPU float32 tensors."""
-    cam = method(model=model, target_layers=[model.backbone])
+    # grad-cam pulls in OpenCV (seconds): loaded when a gradient source is first used
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    cam = getattr(pytorch_grad_cam, method)(model=model, target_layers=[model.backbone])
     try:
         with torch.enable_grad():
             logits = cam.activations_and_grads(images)
@@ -65,14 +67,14 @@ def _gradient_heatmaps(method: type, model: torch.nn.Module, images: torch.Tenso
 def gradcam_heatmaps(model: torch.nn.Module, images: torch.Tensor,
                      classes: Sequence[int] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Grad-CAM maps on the backbone's output: ``(logits (N, C), heatmaps (N, C, S', S'))``."""
-    return _gradient_heatmaps(GradCAM, model, images, classes)
+    return _gradient_heatmaps("GradCAM", model, images, classes)
 
 
 def gradcampp_heatmaps(model: torch.nn.Module, images: torch.Tensor,
                        classes: Sequence[int] | None = None
                        ) -> tuple[torch.Tensor, torch.Tensor]:
     """Grad-CAM++ maps on the backbone's output: ``(logits (N, C), heatmaps (N, C, S', S'))``."""
-    return _gradient_heatmaps(GradCAMPlusPlus, model, images, classes)
+    return _gradient_heatmaps("GradCAMPlusPlus", model, images, classes)
 
 
 #: name -> source (see the module docstring).
