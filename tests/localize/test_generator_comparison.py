@@ -44,10 +44,12 @@ def scores():
     gt = _lesions(150, rng)
     heatmaps = [_cam(r.x, r.y, r.w, r.h, rng) for r in gt.itertuples()]
     out = {}
-    for method in ("paper", "peak"):
+    probabilities = rng.uniform(0.3, 0.9, len(gt))  # the class probabilities of the images
+    for method in ("paper", "peak", "region"):
         generator = build_generator(method)
-        rows = [(image, box) for image, heat in zip(gt["Image Index"], heatmaps, strict=True)
-                for box in generator(heat, (SIZE, SIZE), "Mass")]
+        rows = [(image, box) for image, heat, p in zip(gt["Image Index"], heatmaps,
+                                                       probabilities, strict=True)
+                for box in generator(heat, (SIZE, SIZE), "Mass", probability=p)]
         out[method] = localization_scores(boxes_to_frame(rows), gt)
     return out
 
@@ -70,3 +72,15 @@ def test_peak_has_far_fewer_false_positives(scores):
     for measure, threshold in (("iobb", 0.5), ("iou", 0.3)):
         assert _afp(scores["peak"], measure, threshold) < 0.5 * _afp(scores["paper"], measure,
                                                                      threshold)
+
+
+def test_default_region_beats_the_paper_at_afp_up_to_one(scores):
+    # the summary number of localization.csv: accuracy with at most 1 false box per image
+    region, paper = scores["region"], scores["paper"]
+    for measure, threshold in (("iobb", 0.5), ("iou", 0.3)):
+        def capped(s, m=measure, t=threshold):
+            rows = s[(s["measure"] == m) & np.isclose(s["threshold"], t)]
+            return float(rows["acc_at_afp1"].mean())
+        assert capped(region) >= capped(paper)
+        assert _afp(region, measure, threshold) <= 1.0  # one box per finding
+    assert _afp(region, "iobb", 0.5) < _afp(paper, "iobb", 0.5) / 5

@@ -174,10 +174,12 @@ def test_region_generator_boxes_the_hottest_region_once_scored_by_probability():
     heat[2:4, 2:4] = 1.0  # a blob of 2 x 2 cells
     heat[6, 6] = 0.8  # a weaker, separate one
     # 64 px image, 8 px cells: bilinear ramp 1 at the blob's cell centres (20, 28) down to 0
-    # at the next centres (12, 36); level 0.5 over the median (0) -> pixels 16..31, the
-    # blob's own cells
-    boxes = RegionBoxGenerator()(heat, (64, 64), "Mass", probability=0.7)
+    # at the next centres (12, 36); level 0.5 over the median (0) -> pixel centres from 16
+    # to 32: pixels 16..31, the blob's own cells; level 0.6 (default) -> 16.8 to 31.2: 17..30
+    boxes = RegionBoxGenerator(level=0.5)(heat, (64, 64), "Mass", probability=0.7)
     assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(16, 16, 16, 16)]
+    boxes = RegionBoxGenerator()(heat, (64, 64), "Mass", probability=0.7)
+    assert [(b.x, b.y, b.w, b.h) for b in boxes] == [(17, 17, 14, 14)]
     assert boxes[0].score == pytest.approx(0.7) and boxes[0].finding == "Mass"
     # a second region only when asked for; its score is scaled by its relative height: the
     # single hot cell's upsampled peak is a little below 0.8 (pixel centres miss the cell
