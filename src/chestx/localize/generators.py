@@ -279,6 +279,8 @@ class RegionBoxGenerator:
             relative = height / first
             score = relative if probability is None else float(probability) * relative
             boxes.append(_box(rows, cols, sy, sx, score, finding))
+            if len(boxes) == self.max_boxes:
+                break  # no further region: skip labelling the map once more
             labels, _, _ = _region(scaled, seed, floor + 0.5 * height)
             free &= labels != labels[seed]
         return boxes
