@@ -118,3 +118,16 @@ def test_checkpoint_rebuilt_at_another_heatmap_size(tmp_path):
         fine_maps = finer.forward_heatmaps(x)[1]
     # same weights: the stride-32 heatmap cells are every 4th cell of the stride-8 one
     torch.testing.assert_close(fine_maps[..., ::4, ::4], coarse_maps, rtol=1e-4, atol=1e-4)
+
+
+def test_finest_heatmap_size_without_pooling():
+    from chestx.models.checkpoint import finest_heatmap_size
+
+    def finest(name, size):
+        with torch.device("meta"):
+            return finest_heatmap_size(build_model(name, 8, image_size=size))
+
+    # 256 px: stride 8 gives 32; 512 px: stride 16; 224 px: only pooled sides, so its own 7;
+    # alexnet cannot be dilated: its own 31 at 1024 px
+    assert finest("resnet18", 256) == 32 and finest("resnet18", 512) == 32
+    assert finest("resnet18", 224) == 7 and finest("alexnet", 1024) == 31

@@ -50,9 +50,11 @@ RESULT_COLUMNS = ["generator", "heatmap", "measure", "threshold", "finding", "ac
                   "acc_at_afp1", "n_images", "n_boxes"]
 #: The AFP cap of ``acc_at_afp1``.
 MAX_AFP = 1.0
-#: Heatmap side ``S`` that ``chestx evaluate`` localizes at unless told otherwise (``None``:
-#: the trained model's own).
-LOCALIZATION_HEATMAP_SIZE: int | None = None
+#: Heatmap side ``S`` that ``chestx evaluate`` localizes at unless told otherwise: the
+#: paper's 32 (its 1024 px at stride 32), reached at smaller images by rebuilding the trained
+#: model dilated (:func:`chestx.models.checkpoint.finest_heatmap_size`: where 32 cannot be
+#: reached without pooling, the finest side that can, or the model's own).
+LOCALIZATION_HEATMAP_SIZE: int = 32
 
 
 KEY = ["Image Index", "Finding Label"]

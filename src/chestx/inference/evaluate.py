@@ -36,7 +36,7 @@ from chestx.inference.tables import PredictionTables, prediction_row
 from chestx.localize.generators import DEFAULT_METHOD
 from chestx.localize.sources import DEFAULT_SOURCE
 from chestx.models import ChestXNet
-from chestx.models.checkpoint import at_heatmap_size, model_from_state
+from chestx.models.checkpoint import at_heatmap_size, finest_heatmap_size, model_from_state
 from chestx.models.state import read_checkpoint
 from chestx.progress import track
 from chestx.training.data import image_dataset, split_ids
@@ -234,7 +234,8 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
     When ``data`` has ``BBox_List_2017.csv``, boxes the ground-truth images among the
     evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`), from
     heatmap source ``heatmap``, the model rebuilt at ``heatmap_size`` when given (same
-    weights, see :func:`chestx.models.checkpoint.at_heatmap_size`), and adds
+    weights, see :func:`chestx.models.checkpoint.at_heatmap_size`; where that side needs
+    pooling or cannot be reached, the finest that can), and adds
     ``boxes``/``localization`` (and ``*_paper``, ``*_peak``, ``froc``) to ``evaluation.files``.
     """
     root = Path(data)
@@ -242,7 +243,7 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
         return
     model = evaluation.model
     if heatmap_size is not None and hasattr(model, "transition"):
-        model = at_heatmap_size(model, heatmap_size)
+        model = at_heatmap_size(model, finest_heatmap_size(model, heatmap_size))
     results = evaluate_model_localization(model, root, evaluation.out,
                                           progress=progress, echo=echo,
                                           image_ids=evaluation.image_ids, heatmap=heatmap)

@@ -17,6 +17,7 @@ import torch
 from chestx import __version__
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
+from chestx.models.backbones import heatmap_plan
 from chestx.models.config import ModelConfig
 from chestx.models.net import ChestXNet, build_model
 from chestx.models.state import read_checkpoint
@@ -75,6 +76,20 @@ def model_from_state(state: dict, path: str | os.PathLike = "checkpoint",
     model.config = dataclasses.replace(config, heatmap_size=model.config.heatmap_size,
                                        output_stride=model.config.output_stride)
     return model.eval()
+
+
+def finest_heatmap_size(model: ChestXNet, largest: int = 32) -> int:
+    """The largest ``S <= largest`` among 8 / 16 / 32 that ``model``'s backbone reaches at its
+    image size by dilation alone (no pooling), or its own side when none is finer."""
+    config = model.config
+    for size in (s for s in (32, 16, 8) if s <= largest):
+        try:
+            plan = heatmap_plan(config.backbone, config.image_size, size)
+        except ChestxError:
+            continue
+        if not plan.pooled and size >= config.heatmap_size:
+            return size
+    return config.heatmap_size
 
 
 def at_heatmap_size(model: ChestXNet, heatmap_size: int | None) -> ChestXNet:
