@@ -113,6 +113,83 @@ def write_dicom(path: str | Path, stored: np.ndarray, *, photometric: str = "MON
     return path
 
 
+SR_CLASSES = {"basic": "1.2.840.10008.5.1.4.1.1.88.11", "enhanced": "1.2.840.10008.5.1.4.1.1.88.22",
+              "comprehensive": "1.2.840.10008.5.1.4.1.1.88.33"}
+ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
+
+
+def _code(meaning: str, value: str = "121070", scheme: str = "DCM") -> Dataset:
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, scheme, meaning
+    return code
+
+
+def _document(sop_class: str, modality: str, patient_id: str, study_uid: str, accession: str,
+              study_date: str, patient_name: str, birth_date: str) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.PatientID, ds.PatientName, ds.PatientSex = patient_id, patient_name, "M"
+    if birth_date:
+        ds.PatientBirthDate = birth_date
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
+    ds.AccessionNumber, ds.StudyDate, ds.StudyTime = accession, study_date, "130000"
+    ds.ContentDate, ds.ContentTime = study_date, "130000"
+    ds.Modality, ds.SeriesNumber, ds.InstanceNumber = modality, 99, 1
+    return ds
+
+
+def write_sr(path: str | Path, sections: dict[str, str], *, patient_id: str = "P0001",
+             study_uid: str, accession: str = "", study_date: str = "20200101",
+             patient_name: str = "DOE^JOHN", birth_date: str = "", kind: str = "basic",
+             nested: bool = True) -> Path:
+    """Write a radiology report as a DICOM SR (``kind``: basic, enhanced, comprehensive).
+
+    ``sections`` maps a section name ("Findings") to its text; ``nested`` puts each text in
+    a CONTAINER named by the section, else writes TEXT items named by the section.
+    """
+    ds = _document(SR_CLASSES[kind], "SR", patient_id, study_uid, accession, study_date,
+                   patient_name, birth_date)
+    ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
+    ds.ConceptNameCodeSequence = [_code("Chest X-ray Report", "18748-4", "LN")]
+    ds.CompletionFlag, ds.VerificationFlag = "COMPLETE", "UNVERIFIED"
+    items = []
+    for name, text in sections.items():
+        leaf = Dataset()
+        leaf.RelationshipType, leaf.ValueType, leaf.TextValue = "CONTAINS", "TEXT", text
+        leaf.ConceptNameCodeSequence = [_code(name if not nested else "Finding")]
+        if nested:
+            container = Dataset()
+            container.RelationshipType, container.ValueType = "CONTAINS", "CONTAINER"
+            container.ContinuityOfContent = "SEPARATE"
+            container.ConceptNameCodeSequence = [_code(name)]
+            container.ContentSequence = [leaf]
+            items.append(container)
+        else:
+            items.append(leaf)
+    ds.ContentSequence = items
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def write_pdf_report(path: str | Path, *, patient_id: str = "P0001", study_uid: str,
+                     accession: str = "", study_date: str = "20200101") -> Path:
+    """Write an Encapsulated PDF report (a tiny, valid-looking PDF)."""
+    ds = _document(ENCAPSULATED_PDF_STORAGE, "DOC", patient_id, study_uid, accession,
+                   study_date, "DOE^JOHN", "")
+    ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
+    ds.EncapsulatedDocument = b"%PDF-1.4\n%%EOF\n"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
 def _set_pixels(ds: Dataset, stored: np.ndarray, syntax: str) -> None:
     if syntax == "explicit":
         ds.PixelData = stored.tobytes()

@@ -380,16 +380,38 @@ def ingest_command(
     size: int = typer.Option(1024, "--size", help="Side of the square PNGs (paper: 1024)."),
     unknown_views: str = typer.Option("skip", "--unknown-views",
                                       help="Images whose view is unknown: skip or keep."),
+    pad_square: bool = typer.Option(False, "--pad-square",
+                                    help="Pad non-square images to a square (keeps the aspect "
+                                         "ratio) instead of stretching them as NIH did."),
+    deidentify: bool = typer.Option(False, "--deidentify",
+                                    help="De-identify the files first (PS3.15 basic profile) "
+                                         "into OUT/dicom; the key goes to --key."),
+    key: str = typer.Option(None, "--key", help="De-identification key file (default: "
+                                                "OUT-private/deid_key.sqlite, outside OUT)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Build an NIH-style dataset (images/, Data_Entry_2017.csv) from DICOM files + reports."""
+    """Build an NIH-style dataset (images/, Data_Entry_2017.csv) from DICOM files + reports.
+
+    Reports: --reports CSV, else the DICOM SR reports in the folder (joined by study)."""
     from chestx.data.ingest import ingest
 
+    if deidentify:
+        from chestx.pacs.deidentify import default_key_path, deidentify_folder
+
+        key_path = Path(key) if key else default_key_path(Path(out))
+        done = deidentify_folder(dicom_dir, Path(out) / "dicom", key_path, progress=not quiet)
+        typer.echo(f"de-identified {done.written} files into {Path(out) / 'dicom'} (key: "
+                   f"{key_path}); {len(done.flagged)} may hold burned-in text, listed in "
+                   f"{done.flag_list}")
+        dicom_dir = str(Path(out) / "dicom")
     s = ingest(dicom_dir, out, reports=reports, workers=workers, size=size,
-               unknown_views=unknown_views, progress=not quiet)
+               unknown_views=unknown_views, pad_square=pad_square, progress=not quiet)
     typer.echo(f"{s.out}: {s.added} images added, {s.already} already there, "
                f"{s.total_images} in total; {s.scanned} files read")
     typer.echo(f"{s.errors} files not taken, with reasons: {s.out / 'ingest_errors.csv'}")
+    if reports is None and s.sr_reports:
+        typer.echo(f"{s.relabeled} images labeled from {s.sr_reports} DICOM SR reports; "
+                   f"{s.reports_unmatched} reports match no image")
     if reports is not None:
         typer.echo(f"{s.relabeled} images labeled from reports; {s.reports_unmatched} reports "
                    "match no image")

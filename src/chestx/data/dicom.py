@@ -10,7 +10,8 @@ default window settings stored in the DICOM header". Here that is, in order:
 3. the VOI LUT with pydicom's :func:`~pydicom.pixels.apply_voi_lut`: the VOI LUT Sequence when
    present, else the first ``WindowCenter``/``WindowWidth`` pair (with ``VOILUTFunction``);
    its output range (``2**bits - 1``, the bits the LUT entries really use when the descriptor
-   declares more, as dcmtk does) is mapped to ``[0, 1]``. Without either, the image is min-max stretched;
+   declares more, as dcmtk does) is mapped to ``[0, 1]``. Without either, the image is
+   min-max stretched;
 4. ``MONOCHROME1`` (white = low values) is inverted so that bone is always bright;
 5. rounded to ``uint8``. Nothing is resized here.
 """
@@ -203,7 +204,13 @@ def read_dicom(path: str | os.PathLike, pixels: bool = True) -> DicomImage:
 
     Raises :class:`ChestxError` naming the file for anything that is not a decodable image.
     """
-    ds = read_dataset(path, pixels=pixels)
+    return dicom_image(read_dataset(path, pixels=pixels), path, pixels=pixels)
+
+
+def dicom_image(ds: Dataset, path: str | os.PathLike = "<dataset>",
+                pixels: bool = True) -> DicomImage:
+    """:class:`DicomImage` of a dataset already read (pixels through the pixel path when
+    ``pixels``). Raises :class:`ChestxError` naming ``path``."""
     gray, voi = to_gray8(ds, path) if pixels else (None, "")
     syntax = ds.file_meta.get("TransferSyntaxUID", "") if hasattr(ds, "file_meta") else ""
     try:
