@@ -154,13 +154,18 @@ class Orthanc:
 
     def upload(self, paths) -> int:
         """Store DICOM files (a list of files, or folders walked recursively); returns the
-        number of files stored."""
+        number of files stored (files Orthanc refuses as not DICOM are left out)."""
         count = 0
         for path in paths:
             path = Path(path)
             for file in sorted(path.rglob("*")) if path.is_dir() else [path]:
                 if file.is_file():
-                    self.rest("/instances", data=file.read_bytes(), method="POST")
+                    try:
+                        self.rest("/instances", data=file.read_bytes(), method="POST")
+                    except urllib.error.HTTPError as exc:
+                        if exc.code != 400:
+                            raise
+                        continue
                     count += 1
         return count
 
