@@ -39,7 +39,6 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +48,7 @@ from chestx.atomic import atomic_open, atomic_path, atomic_write_text
 from chestx.data.dicom import dicom_image, header_fields, read_dataset, to_gray8
 from chestx.data.nih import DATA_ENTRY_COLUMNS, parse_age
 from chestx.data.sr import report_kind, report_text
+from chestx.data.views import CHEST_BODY_PARTS, RADIOGRAPH_MODALITIES, view_of
 from chestx.errors import ChestxError
 from chestx.progress import track
 
@@ -63,13 +63,6 @@ ID_MAP_COLUMNS = ["Image Index", "PatientID", "StudyInstanceUID", "SeriesInstanc
 ERROR_COLUMNS = ["path", "reason"]
 UNLABELED_COLUMNS = ["Image Index", "AccessionNumber", "StudyInstanceUID"]
 
-#: Modalities taken as radiographs ("" when the tag is missing; OT = secondary capture).
-RADIOGRAPH_MODALITIES = frozenset({"CR", "DX", "DR", "RG", "OT", ""})
-#: BodyPartExamined values (whole words, any case) taken as a chest; an empty tag passes too.
-CHEST_BODY_PARTS = re.compile(r"\b(CHEST|THORAX|LUNGS?|TORAX|THORAX_PA|TORSO)\b", re.I)
-#: Header fields searched for view keywords, in order (see frontal_views.tsv).
-VIEW_FIELDS = ("ViewPosition", "ViewCodeMeaning", "SeriesDescription", "ProtocolName",
-               "AcquisitionDeviceProcessingDescription", "ImageComments", "StudyDescription")
 UNKNOWN_VIEW_POLICIES = ("skip", "keep")
 PNG_COMPRESS_LEVEL = 1
 #: Written for an unknown Patient Age or pixel spacing: an empty cell, which
@@ -111,45 +104,7 @@ class Candidate:
     header: dict[str, str]
 
 
-# ------------------------------------------------------------------ views and metadata
-def load_view_rules() -> list[tuple[str, re.Pattern]]:
-    """The rules of ``frontal_views.tsv``: ``[(view, compiled whole-word regex), ...]``."""
-    text = resources.files("chestx.data").joinpath("frontal_views.tsv").read_text("utf-8")
-    rules = []
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            view, pattern = line.split("\t")[:2]
-            # letters/digits around = same word; "_" and "." separate ("CHEST_PA")
-            rules.append((view.strip(),
-                          re.compile(rf"(?<![A-Za-z0-9])(?:{pattern})(?![A-Za-z0-9])", re.I)))
-    return rules
-
-
-_VIEW_RULES: list[tuple[str, re.Pattern]] = []
-
-
-def view_of(header: dict[str, str]) -> tuple[str, str]:
-    """Decide the view of one image from its header fields.
-
-    Returns ``(view, source)``: view ``"PA"``/``"AP"`` (frontal), ``"LATERAL"``/``"OTHER"``, or
-    ``""`` when nothing decides; source names the field that decided (``ViewPosition='LL'``).
-    ViewPosition ``PA``/``AP`` decides at once; otherwise the fields of :data:`VIEW_FIELDS`
-    are searched with the rules of ``frontal_views.tsv``, the first field naming exactly one
-    view deciding.
-    """
-    if not _VIEW_RULES:
-        _VIEW_RULES.extend(load_view_rules())
-    position = header.get("ViewPosition", "").strip().upper()
-    if position in ("PA", "AP"):
-        return position, f"ViewPosition={position}"
-    for name in VIEW_FIELDS:
-        value = header.get(name, "")
-        views = {view for view, pattern in _VIEW_RULES if value and pattern.search(value)}
-        if len(views) == 1:
-            return views.pop(), f"{name}={value!r}"
-    return "", f"ViewPosition={position!r}" if position else "no ViewPosition"
-
-
+# ------------------------------------------------------------------ metadata
 def age_years(header: dict[str, str]) -> str:
     """Age in whole years: from PatientAge (``058Y``, ``011M``), else PatientBirthDate and the
     study date; ``""`` when neither is usable."""

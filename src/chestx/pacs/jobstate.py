@@ -43,6 +43,10 @@ class JobState:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+            # WAL: a commit is one append, and survives a killed process (only a power loss
+            # may undo the last ones, whose files the rerun then finds in place)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
         except sqlite3.DatabaseError as exc:
             raise ChestxError(f"{self.path}: not a retrieve job state ({exc})") from exc

@@ -1,7 +1,7 @@
 """What a chest X-ray database takes from a study: frontal chest radiographs and reports.
 
-The view is decided by ingest's own rules (:func:`chestx.data.ingest.view_of` over the same
-header fields, :data:`chestx.data.ingest.CHEST_BODY_PARTS`), first from the series-level
+The view is decided by ingest's own rules (:func:`chestx.data.views.view_of` over the same
+header fields, :data:`chestx.data.views.CHEST_BODY_PARTS`), first from the series-level
 answer, then per instance: a series or instance that says lateral (or another non-frontal
 view), a body part that is not a chest, or a modality that is not a radiograph (CT, MR, ...)
 is never fetched, and is listed with its reason. A view nothing decides is fetched and left
@@ -10,7 +10,7 @@ to ingest (``--unknown-views``).
 
 from __future__ import annotations
 
-from chestx.data.ingest import CHEST_BODY_PARTS, view_of
+from chestx.data.views import CHEST_BODY_PARTS, view_of
 
 #: Series-level keys asked for (the view fields of ingest that a PACS can answer).
 SERIES_FIELDS = ["SeriesInstanceUID", "Modality", "SeriesNumber", "SeriesDescription",

@@ -124,6 +124,7 @@ class DicomwebTransport:
     def __init__(self, url: str, timeout: float = 60.0) -> None:
         self.url = url.rstrip("/")
         self.client = DICOMwebClient(self.url, session=_TimeoutSession(timeout))
+        self.client.set_http_retry_params(retry=False)  # the retrieve job retries itself
 
     def find(self, level: str, query: dict[str, str],
              fields: list[str]) -> list[dict[str, str]]:
