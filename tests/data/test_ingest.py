@@ -487,3 +487,32 @@ def test_non_square_is_stretched_by_default_and_padded_with_pad_square(tmp_path)
     assert padded[11:29, 1:].min() == 255
     [entry] = rows(tmp_path / "pad" / "Data_Entry_2017.csv")
     assert entry["OriginalImage[Width"] == "40" and entry["Height]"] == "20"
+
+
+def test_ingest_deidentify_leaves_no_identifier_in_the_dataset(tmp_path, fake_labeler,
+                                                               run_cli):
+    root = tmp_path / "in"
+    image = np.zeros((16, 16), np.uint16)
+    image[0, 0] = 4095
+    for n, date in enumerate(("20200101", "20200301")):
+        study = f"1.9.7.{n}"
+        write_dicom(root / f"s{n}" / "img.dcm", image, patient_id="MRN5544", study_uid=study,
+                    accession=f"ACC55{n}", study_date=date, birth_date="19700101",
+                    extra={"PatientName": "SMITH^ANNA"})
+        samples.write_sr(root / f"s{n}" / "sr.dcm", {"Impression": "Anna Smith: effusion."},
+                         patient_id="MRN5544", study_uid=study, accession=f"ACC55{n}",
+                         patient_name="SMITH^ANNA", birth_date="19700101")
+    out = tmp_path / "DATA"
+    code, stdout, stderr = run_cli("ingest", root, "--out", out, "--size", 16, "--deidentify",
+                                   "-q")
+    assert code == 0, stderr
+    assert (tmp_path / "DATA-private" / "deid_key.sqlite").is_file()
+    for path in out.rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            for secret in (b"MRN5544", b"ACC550", b"ACC551", b"SMITH", b"ANNA", b"Anna",
+                           b"19700101", b"1.9.7.0"):
+                assert secret not in blob, (secret, path)
+    entries = rows(out / "Data_Entry_2017.csv")
+    assert [e["Image Index"] for e in entries] == ["00000001_000.png", "00000001_001.png"]
+    assert fake_labeler == ["IMPRESSION:\n[name] [name]: effusion."]  # both SRs: one text

@@ -161,6 +161,7 @@ class Retriever:
                 self._local.transport = None  # a fresh connection for the next try
                 fatal = not exc.retryable and _is_refusal(exc)
                 if fatal or (exc.unreachable and attempt == self.settings.retries):
+                    self._stop.set()  # the other studies would fail the same way
                     raise ChestxError(f"{exc}; rerun the same command to resume "
                                       f"({state.totals()['instances_done']} instances in "
                                       "place)") from exc
