@@ -244,12 +244,13 @@ REPORT_TEXT = {
 
 
 def make_sample_folder(out: str | Path, patients: int = 4, size: int = 256,
-                       seed: int = 0) -> dict[str, list[Path]]:
-    """Write ``out/dicom/...`` and ``out/reports.csv``; return the paths by kind
-    (``frontal``, ``lateral``, ``broken``)."""
+                       seed: int = 0, sr: bool = False) -> dict[str, list[Path]]:
+    """Write ``out/dicom/...`` and ``out/reports.csv`` (with ``sr``, each report also as a
+    DICOM SR beside its study's images); return the paths by kind (``frontal``, ``lateral``,
+    ``broken``, ``sr``)."""
     out = Path(out)
     rng = np.random.default_rng(seed)
-    kinds: dict[str, list[Path]] = {"frontal": [], "lateral": [], "broken": []}
+    kinds: dict[str, list[Path]] = {"frontal": [], "lateral": [], "broken": [], "sr": []}
     reports = []
     topics = list(REPORT_TEXT)
     for p in range(patients):
@@ -279,6 +280,13 @@ def make_sample_folder(out: str | Path, patients: int = 4, size: int = 256,
                                    window=(0, 4096), view="PA", **kwargs)
             kinds["frontal"].append(path)
             reports.append((accession, study_uid, REPORT_TEXT[topic]))
+            if sr:
+                findings, impression = REPORT_TEXT[topic].split("\nIMPRESSION: ")
+                kinds["sr"].append(write_sr(
+                    folder / "SR0001.dcm", {"Findings": findings.removeprefix("FINDINGS: "),
+                                            "Impression": impression},
+                    patient_id=pid, study_uid=study_uid, accession=accession,
+                    study_date=kwargs["study_date"], patient_name=f"PATIENT^{p}"))
             if s == 0:
                 lateral = write_dicom(folder / "IM0002.dcm", stored, bits_stored=12, view="LL",
                                       window=(2048, 4096), **kwargs)
@@ -306,8 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patients", type=int, default=4)
     parser.add_argument("--size", type=int, default=256, help="image height in pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sr", action="store_true", help="also write each report as a DICOM SR")
     args = parser.parse_args(argv)
-    kinds = make_sample_folder(args.out, args.patients, args.size, args.seed)
+    kinds = make_sample_folder(args.out, args.patients, args.size, args.seed, args.sr)
     print(f"{args.out}: {len(kinds['frontal'])} frontal, {len(kinds['lateral'])} lateral, "
           f"{len(kinds['broken'])} broken files; reports in {args.out / 'reports.csv'}")
 

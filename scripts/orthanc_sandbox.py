@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -184,6 +185,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="AET:PORT of a calling / C-MOVE destination AE (repeatable)")
     args = parser.parse_args(argv)
     modalities = {m.split(":")[0]: int(m.split(":")[1]) for m in args.modality}
+    # `kill` (SIGTERM) must stop Orthanc too: leave through the with block
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Orthanc(args.folder, modalities) as server:
         count = server.upload(args.dicom)
         print(f"{server.dicomweb_url} {server.dimse} ({count} files uploaded; Ctrl+C stops)",
