@@ -15,9 +15,14 @@ Which files become images: DICOM files (any name, with or without preamble) of a
 (Modality CR/DX/DR/RG/OT or none; BodyPartExamined empty or a chest word), one frame, with
 decodable pixel data, a frontal view (:func:`view_of`: ViewPosition PA/AP, else the keywords
 of ``frontal_views.tsv`` in the descriptions; undecidable views are skipped unless
-``unknown_views="keep"``), and a SOPInstanceUID not seen before. Unknown ages and pixel
+``unknown_views="keep"``; the rules live in :mod:`chestx.data.views`, shared with the PACS
+retrieve), and a SOPInstanceUID not seen before. Unknown ages and pixel
 spacings are written as empty cells (:func:`chestx.data.nih.read_data_entry` reads them as
 age -1 and spacing NaN).
+
+Reports: ``--reports`` CSV when given, else the DICOM SR documents of the folder
+(:mod:`chestx.data.sr`), joined by StudyInstanceUID; encapsulated PDF reports are listed as not
+read. Non-square images are stretched to the square (as NIH did) unless ``pad_square``.
 
 Numbering: patients get 1, 2, ... in order of their first study (StudyDate, StudyTime, then
 StudyInstanceUID); each patient's images get follow-ups 0, 1, ... in order of study date/time,
