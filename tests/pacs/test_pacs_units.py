@@ -200,3 +200,17 @@ def test_burned_in_annotation_is_flagged(tmp_path):
     ds2.PatientID = "X"
     assert not Pseudonymizer(tmp_path / "k.sqlite").deidentify(ds2)
     assert Pseudonymizer(tmp_path / "k.sqlite", burned_in="unless-no").deidentify(ds2)
+
+
+def test_unreachable_pacs_is_one_line_over_both_transports(tmp_path, run_cli):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for transport in (["--dicomweb", f"http://127.0.0.1:{port}/dicom-web"],
+                      ["--dimse", f"PACS@127.0.0.1:{port}"]):
+        code, _, stderr = run_cli("pacs", "query", *transport, "-o", tmp_path / "S.csv")
+        assert code == 2 and stderr.count("\n") == 1 and "cannot reach" in stderr, stderr
+    code, _, stderr = run_cli("pacs", "query", "-o", tmp_path / "S.csv")
+    assert code == 2 and "exactly one of --dicomweb" in stderr

@@ -15,6 +15,7 @@ heal by retrying.
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -228,6 +229,11 @@ class DimseTransport:
             raise TransportError(f"{self.peer}: association rejected (the PACS does not accept "
                                  f"called AE title {self.peer.aet!r} or our AE title "
                                  f"{self.our_aet!r}; check --dimse and --aet)")
+        try:  # pynetdicom reports a refused TCP connection as an abort: tell them apart
+            socket.create_connection((self.peer.host, self.peer.port), timeout=5).close()
+        except OSError as exc:
+            raise TransportError(f"{self.peer}: cannot reach the DICOM server "
+                                 f"({exc.strerror or exc})", unreachable=True) from exc
         if assoc.is_aborted:
             raise TransportError(f"{self.peer}: association aborted by the PACS",
                                  retryable=True)
