@@ -36,6 +36,8 @@ from chestx.pacs.endpoints import DimseEndpoint, check_aet
 
 #: Query levels, in DIMSE's names (DICOMweb: studies, series, instances).
 LEVELS = ("STUDY", "SERIES", "IMAGE")
+#: Instances asked for per C-GET / C-MOVE request (a list of SOPInstanceUIDs, PS3.4 C.2.2.2.2).
+RETRIEVE_BATCH = 50
 #: Answers asked for per QIDO-RS request.
 QIDO_PAGE = 1000
 #: Transfer syntaxes we accept in C-GET / C-MOVE: the PACS sends what it stores.
@@ -289,11 +291,13 @@ class DimseTransport:
         roles = [build_role(sop_class, scp_role=True) for sop_class in classes]
         assoc = self._associate(ae, ext_neg=roles, evt_handlers=[(evt.EVT_C_STORE, on_store)])
         try:
-            for instance in instances:
-                identifier = _image_identifier(study, series, instance["SOPInstanceUID"])
+            for batch in _batches([i["SOPInstanceUID"] for i in instances]):
+                identifier = _image_identifier(study, series, batch)
                 for status, _ in assoc.send_c_get(identifier,
                                                   StudyRootQueryRetrieveInformationModelGet):
-                    self._check(status, f"C-GET {instance['SOPInstanceUID']}", assoc)
+                    self._check(status, f"C-GET of {len(batch)} instances of series {series}",
+                                assoc)
+                    yield from _drain(received)
                 yield from _drain(received)
         finally:
             _release(assoc)
@@ -304,19 +308,20 @@ class DimseTransport:
         ae.add_requested_context(StudyRootQueryRetrieveInformationModelMove)
         assoc = self._associate(ae)
         try:
-            for instance in instances:
-                sop = instance["SOPInstanceUID"]
-                identifier = _image_identifier(study, series, sop)
+            for batch in _batches([i["SOPInstanceUID"] for i in instances]):
+                identifier = _image_identifier(study, series, batch)
                 for status, _ in assoc.send_c_move(identifier, self.move_dest,
                                                    StudyRootQueryRetrieveInformationModelMove):
-                    self._check(status, f"C-MOVE {sop} to {self.move_dest}", assoc)
-                ds = self.scp.take(sop, timeout=self.timeout)
-                if ds is None:
-                    raise TransportError(f"{self.peer}: C-MOVE of {sop} to {self.move_dest} "
-                                         "reported success but nothing arrived at our storage "
-                                         "SCP (is the PACS sending to our --store-port?)",
-                                         retryable=True)
-                yield ds
+                    self._check(status, f"C-MOVE of {len(batch)} instances to "
+                                        f"{self.move_dest}", assoc)
+                for sop in batch:
+                    ds = self.scp.take(sop, timeout=self.timeout)
+                    if ds is None:
+                        raise TransportError(
+                            f"{self.peer}: C-MOVE of {sop} to {self.move_dest} reported "
+                            "success but nothing arrived at our storage SCP (is the PACS "
+                            "sending to our --store-port?)", retryable=True)
+                    yield ds
         finally:
             _release(assoc)
 
@@ -339,12 +344,18 @@ class DimseTransport:
             self._find_assoc = None
 
 
-def _image_identifier(study: str, series: str, sop: str) -> Dataset:
+def _image_identifier(study: str, series: str, sops: list[str]) -> Dataset:
+    """An IMAGE-level retrieve of ``sops`` (a UID list: one request for many instances)."""
     identifier = Dataset()
     identifier.QueryRetrieveLevel = "IMAGE"
     identifier.StudyInstanceUID, identifier.SeriesInstanceUID = study, series
-    identifier.SOPInstanceUID = sop
+    identifier.SOPInstanceUID = sops if len(sops) > 1 else sops[0]
     return identifier
+
+
+def _batches(sops: list[str], size: int = RETRIEVE_BATCH) -> Iterator[list[str]]:
+    for start in range(0, len(sops), size):
+        yield sops[start:start + size]
 
 
 def _drain(received: queue.Queue) -> Iterator[Dataset]:
