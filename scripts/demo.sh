@@ -73,15 +73,15 @@ step "7. export the model (logits and heatmaps) to ONNX"
 
 step "8. database builder: a PACS (local Orthanc when installed) or DICOM files -> NIH layout"
 if [ ! -d "$OUT/hospital_src" ]; then
-    "$BIN/python" "$ROOT/scripts/make_sample_dicoms.py" "$OUT/hospital_src" --patients 6 \
+    "$BIN/python" -m chestx.data.sample_dicoms "$OUT/hospital_src" --patients 6 \
         --size "$SIZE" --sr
 fi
-if [ -z "${DEMO_NO_PACS:-}" ] && "$BIN/python" -c "import sys; sys.path.insert(0, '$ROOT/scripts')
-import orthanc_sandbox as o; sys.exit(o.find_orthanc() is None or o.find_dicomweb_plugin() is None)"
+if [ -z "${DEMO_NO_PACS:-}" ] && "$BIN/python" -c "import sys; from chestx.pacs import sandbox as o
+sys.exit(o.find_orthanc() is None or o.find_dicomweb_plugin() is None)"
 then
     # the paper's route (§2): query the PACS, pull frontal images + SR reports, de-identified
     rm -rf "$OUT/pacs_sandbox"
-    "$BIN/python" "$ROOT/scripts/orthanc_sandbox.py" "$OUT/pacs_sandbox" \
+    "$BIN/python" -m chestx.pacs.sandbox "$OUT/pacs_sandbox" \
         "$OUT/hospital_src/dicom" > "$OUT/pacs_sandbox.log" 2>&1 &
     PACS_PID=$!
     trap 'kill $PACS_PID 2>/dev/null || true' EXIT
@@ -111,7 +111,8 @@ cat <<EOF
   training run         $OUT/run  (best.pt, last.pt, metrics.csv)
   evaluation           $OUT/eval  (auc.csv, roc.png, predictions.csv, boxes.csv,
                        localization.csv; the paper's box generator: *_paper.csv)
-  heatmaps + boxes     $OUT/localize  (blue ground truth, green hit, red false positive)
+  heatmaps + boxes     $OUT/localize/overlays  (blue ground truth, green hit, red false
+                       positive; predictions.csv, boxes.csv)
   predictions          $OUT/predict  (overlays, summary.txt)
   exported model       $OUT/export/model.onnx
   hospital database    $OUT/hospital  (images/, Data_Entry_2017.csv, id_map.csv,

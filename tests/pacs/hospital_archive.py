@@ -1,5 +1,5 @@
-"""A small hospital's archive for the pacs tests, written with scripts/make_sample_dicoms.py
-(64 px images), and the start of a sandbox Orthanc (scripts/orthanc_sandbox.py)."""
+"""A small hospital's archive for the pacs tests, written with chestx.data.sample_dicoms
+(64 px images), and the start of a sandbox Orthanc (chestx.pacs.sandbox)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import make_sample_dicoms as samples  # scripts/ is on pytest's path
 import numpy as np
-import orthanc_sandbox
 import pytest
+
+import chestx.data.sample_dicoms as samples
+from chestx.pacs import sandbox as orthanc_sandbox
 
 #: Our AE titles registered at the PACS (C-MOVE destination = our storage SCP).
 OUR_AET = "CHESTX"

@@ -11,12 +11,12 @@ import sys
 import time
 from pathlib import Path
 
-import make_sample_dicoms as samples
 import numpy as np
 import pydicom
 import pytest
 from hospital_archive import free_port, start_orthanc
 
+import chestx.data.sample_dicoms as samples
 from chestx.pacs.jobstate import STATE_NAME, JobState
 
 SERIES, PER_SERIES = 3, 30

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-import make_sample_dicoms as samples
 import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
 
+import chestx.data.sample_dicoms as samples
 from chestx.errors import ChestxError
 from chestx.pacs.deidentify import Pseudonymizer, default_key_path
 from chestx.pacs.endpoints import DimseEndpoint

@@ -10,6 +10,7 @@
 - :mod:`~chestx.pacs.window`     the night window (``19:00-07:00``).
 - :mod:`~chestx.pacs.retrieve`   the retrieve job: select, fetch, write, resume, retry.
 - :mod:`~chestx.pacs.deidentify` PS3.15 basic profile with dicognito; the key kept apart.
+- :mod:`~chestx.pacs.sandbox`    a throwaway Orthanc on loopback (tests and demo).
 
 Layer 2: imports :mod:`chestx.data` (the view logic of ingest, SR text) and nothing above.
 """

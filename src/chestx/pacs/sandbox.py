@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """A throwaway Orthanc PACS on loopback ports, for chestx's tests and demo.
 
 Starts Debian's ``Orthanc`` (with the ``orthanc-dicomweb`` plugin when installed) on two free
@@ -7,10 +6,10 @@ and a configuration written here: the called AET is checked, only the modalities
 in the configuration may query or retrieve (so an unknown calling AET is refused), and the
 registered modalities are C-MOVE destinations. Usage::
 
-    python scripts/orthanc_sandbox.py FOLDER DICOM_DIR...   # upload, print URL and AET, wait
+    python -m chestx.pacs.sandbox FOLDER DICOM_DIR...   # upload, print URL and AET, wait
 
 :class:`Orthanc` is what chestx's tests and ``scripts/demo.sh`` use. Needs only the standard
-library.
+library (it is test and demo tooling, not used by query or retrieve).
 """
 
 from __future__ import annotations
