@@ -19,7 +19,7 @@ from chestx.errors import ChestxError
 from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
 from chestx.reports.rules import POSITIVE, RuleSet
 from chestx.reports.sections import find_sections
-from chestx.reports.sentences import split_sentences
+from chestx.reports.sentences import split_clauses, split_sentences
 from chestx.reports.vocabulary import Match, Vocabulary
 
 #: spaCy models tried in order (a user's own en_core_web_sm first).
@@ -71,9 +71,13 @@ def load_nlp(model: str | None = None):
 
 @dataclass(frozen=True)
 class _Sentence:
+    """A clause of a sentence (the unit that is parsed) and the sentence it belongs to."""
+
     start: int
     end: int
     matches: tuple[Match, ...]
+    sentence_start: int
+    sentence_end: int
 
 
 class Labeler:
@@ -82,7 +86,13 @@ class Labeler:
     Parameters
     ----------
     vocabulary, rules:
-        defaults are the data files shipped beside this module.
+        defaults are the data files shipped beside this module, for ``coding``.
+    coding:
+        ``"paper"`` (default): §2.1 as written: a differential ("A versus B", "A or B") is
+        uncertain, support devices are not diseases, only pleural thickening is
+        Pleural_Thickening. ``"openi"``: an explicit compatibility option that codes reports
+        the way OpenI's annotators did (differentials present, devices abnormal, any
+        thickening Pleural_Thickening), for comparisons with OpenI's labels.
     nlp:
         a spaCy pipeline with a dependency parser (loaded lazily when first needed);
         ``False`` for a labeler that only finds sentences and mentions (no parser).
@@ -93,9 +103,11 @@ class Labeler:
     """
 
     def __init__(self, vocabulary: Vocabulary | None = None, rules: RuleSet | None = None,
-                 nlp=None, batch_size: int = 256, cache_size: int = 50_000):
-        self.vocabulary = vocabulary or Vocabulary.default()
-        self.rules = rules or RuleSet.default()
+                 nlp=None, batch_size: int = 256, cache_size: int = 50_000,
+                 coding: str = "paper"):
+        self.coding = coding
+        self.vocabulary = vocabulary or Vocabulary.default(coding)
+        self.rules = rules or RuleSet.default(coding)
         self._nlp = nlp
         self.batch_size = batch_size
         self.cache_size = cache_size
@@ -110,23 +122,28 @@ class Labeler:
 
     # -- one report at a time is the unit; batches share one nlp.pipe call ------------------
     def sentences(self, text: str) -> list[_Sentence]:
-        """Sentences of the FINDINGS/IMPRESSION sections that mention a vocabulary term.
+        """Clauses of the FINDINGS/IMPRESSION sentences that mention a vocabulary term.
 
         The vocabulary runs once over the whole report (one regex pass per term, not per
-        term and sentence); its matches are then dealt out to the sentences.
+        term and sentence); its matches are then dealt out to the clauses. A negation or
+        hedge reaches the findings of its own clause only (:func:`split_clauses`), so each
+        clause is parsed and judged on its own.
         """
         matches = self.vocabulary.find(text)
         if not matches:
             return []
         starts = [m.start for m in matches]
         out = []
-        for start, end in split_sentences(text, find_sections(text)):
-            inside = tuple(
-                replace(m, start=m.start - start, end=m.end - start)
-                for m in matches[bisect_left(starts, start):bisect_left(starts, end)]
-                if m.end <= end)
-            if inside:
-                out.append(_Sentence(start, end, inside))
+        for sent_start, sent_end in split_sentences(text, find_sections(text)):
+            if bisect_left(starts, sent_start) == bisect_left(starts, sent_end):
+                continue
+            for start, end in split_clauses(text, sent_start, sent_end):
+                inside = tuple(
+                    replace(m, start=m.start - start, end=m.end - start)
+                    for m in matches[bisect_left(starts, start):bisect_left(starts, end)]
+                    if m.end <= end)
+                if inside:
+                    out.append(_Sentence(start, end, inside, sent_start, sent_end))
         return out
 
     def _rules_for(self, sentence: str) -> list:
@@ -180,10 +197,11 @@ class Labeler:
     def _assemble(self, text: str, sents: list[_Sentence]) -> ReportLabels:
         mentions = []
         for sent in sents:
-            sentence = text[sent.start:sent.end]
-            statuses = self._cache.get(sentence)
+            clause = text[sent.start:sent.end]
+            statuses = self._cache.get(clause)
             if statuses is None:  # evicted within this batch (tiny cache): parse again
-                statuses = self._statuses(self.nlp(sentence), sent.matches)
+                statuses = self._statuses(self.nlp(clause), sent.matches)
+            sentence = text[sent.sentence_start:sent.sentence_end]
             for match, (status, rule) in zip(sent.matches, statuses, strict=True):
                 mentions.append(Mention(match.finding, match.kind, match.text,
                                         sent.start + match.start, sent.start + match.end,
@@ -225,7 +243,8 @@ def propagate_lists(sentence: str, matches, statuses: list[tuple[int, str]]
     out = list(statuses)
     for i in range(1, len(matches)):
         (prev_status, prev_rule), (_, rule) = out[i - 1], out[i]
-        if rule or not prev_rule or prev_status == POSITIVE:
+        # an "A or B" differential read inside a negated list is part of that list
+        if (rule and not rule.startswith("diff.")) or not prev_rule or prev_status == POSITIVE:
             continue
         gap = sentence[matches[i - 1].end:matches[i].start]
         if _LIST_GAP.fullmatch(gap):

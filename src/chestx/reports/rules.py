@@ -198,11 +198,17 @@ class RuleSet:
         self._prefixes = tuple(p for n in self._needs for ws in n for p in ws.prefixes)
 
     @classmethod
-    def default(cls) -> RuleSet:
-        """The rules shipped with chestx."""
-        return cls(load_rules(_data_file("pre_negation_rules.tsv"), UNCERTAIN),
-                   load_rules(_data_file("negation_rules.tsv"), NEGATIVE),
-                   load_rules(_data_file("uncertainty_rules.tsv"), UNCERTAIN))
+    def default(cls, coding: str = "paper") -> RuleSet:
+        """The rules shipped with chestx; ``coding="openi"`` replaces the rules named in
+        ``openi_rules.tsv`` by its lines (OpenI's annotators code both findings of a
+        differential as present)."""
+        groups = [load_rules(_data_file("pre_negation_rules.tsv"), UNCERTAIN),
+                  load_rules(_data_file("negation_rules.tsv"), NEGATIVE),
+                  load_rules(_data_file("uncertainty_rules.tsv"), UNCERTAIN)]
+        if coding == "openi":
+            override = {r.id: r for r in load_rules(_data_file("openi_rules.tsv"), POSITIVE)}
+            groups = [[override.get(r.id, r) for r in group] for group in groups]
+        return cls(*groups)
 
     def applicable(self, words: set[str]) -> list[Rule]:
         """The rules that can fire on a sentence made of ``words`` (lower-cased), in order.

@@ -14,10 +14,33 @@ import re
 # A sentence boundary: end punctuation then space/newline/capital, or a line break,
 # or a list number at the start of an item ("1. ", "2) ").
 _BOUNDARY = re.compile(
-    r"(?<=[.!?;])(?:\s+|(?=[A-Z]))"  # "effusion. Heart", "apex.There"
+    r"(?<=[.!?;])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"  # not after "vs." / "e.g." / "i.e."
+    r"(?:\s+|(?=[A-Z]))"             # "effusion. Heart", "apex.There"
     r"|\s*\n\s*"                     # line breaks
     r"|(?<=\s)(?=\d{1,2}[.)]\s)"     # " 2. Next item"
 )
+
+#: A clause boundary inside a sentence: a contrast word (the negation or hedge before it does
+#: not reach past it), or a comma that starts a new finding phrase (see :func:`split_clauses`).
+_CONTRAST = re.compile(r"[,]?\s+(?=(?:but|however|though|although|whereas|yet)\b)"
+                       r"|(?<=,)\s*(?=(?:however|though|although)\b)", re.IGNORECASE)
+#: Words that open a new finding phrase after a comma: a size, severity, course, side or
+#: extent of its own, a number, or a new statement ("No pneumothorax, small left effusion").
+_OPENERS = frozenset("""
+    small large moderate moderately mild mildly minimal minor trace tiny massive marked markedly
+    severe slight slightly subtle borderline stable unchanged persistent persisting chronic
+    new newly increased increasing decreased decreasing improved improving worsened worsening
+    residual known recurrent left right bilateral bibasilar bibasal basilar apical biapical
+    patchy diffuse scattered multiple calcified hyperinflated hyperexpanded enlarged there
+    with no not without negative otherwise again also cannot possible possibly probable
+    probably likely may might could the a an mildly-enlarged
+""".split())
+#: Openers that are themselves a negation or hedge: they always start a new clause.
+_CUES = frozenset("no not without negative cannot possible possibly probable probably likely "
+                  "may might could".split())
+_COMMA = re.compile(r",\s*")
+_LIST_END = re.compile(r",?\s*(?:and/or|or|nor)\s", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\d", re.IGNORECASE)
 
 #: Sentences longer than this are cut (a 1 MB report must not reach the parser whole).
 MAX_SENTENCE_CHARS = 1000
@@ -56,3 +79,38 @@ def _add(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
         start = cut + 1 if text[cut:cut + 1] == " " else cut
     if end > start:
         out.append((start, end))
+
+
+def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses ``(start, end)`` of the sentence ``text[start:end]``.
+
+    A negation or hedge governs its own clause only. A clause ends before ``but``,
+    ``however``, ``though``, ``although``, ``whereas``, ``yet``, and at a comma whose next
+    phrase opens with its own modifier or statement (:data:`_OPENERS`), unless the list goes
+    on with ``or`` / ``nor`` ("no consolidation, large effusion, or pneumothorax" is one
+    negated list; "no pneumothorax, small left effusion" is two statements).
+    """
+    cuts = [m.start() for m in _CONTRAST.finditer(text, start, end) if m.start() > start]
+    cuts += [m.end() for m in _COMMA.finditer(text, start, end)
+             if _opens_clause(text, m.end(), end)]
+    bounds, out = sorted(set(cuts)), []
+    for left, right in zip([start, *bounds], [*bounds, end], strict=True):
+        chunk = text[left:right]
+        lead = len(chunk) - len(chunk.lstrip(" ,"))
+        stripped = chunk.strip(" ,")
+        if stripped:
+            out.append((left + lead, left + lead + len(stripped)))
+    return out
+
+
+def _opens_clause(text: str, at: int, end: int) -> bool:
+    word = _FIRST_WORD.match(text, at, end)
+    if word is None or (word.group().lower() not in _OPENERS and not word.group().isdigit()):
+        return False
+    if word.group().lower() in _CUES:
+        return True
+    rest = text[at:end]
+    following = rest.split(",")
+    # a list that goes on with "or"/"nor" after this phrase is one negated or hedged list
+    return not any(_LIST_END.match(" " + part.lstrip()) for part in following[1:]) and \
+        not re.search(r"\b(?:or|nor)\b", following[0], re.IGNORECASE)
