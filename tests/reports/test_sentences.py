@@ -1,4 +1,4 @@
-from chestx.reports.sentences import MAX_SENTENCE_CHARS, split_sentences
+from chestx.reports.sentences import MAX_SENTENCE_CHARS, split_clauses, split_sentences
 
 
 def sents(text):
@@ -31,3 +31,29 @@ def test_runaway_sentence_is_cut():
     pieces = split_sentences(text)
     assert len(pieces) > 1
     assert all(b - a <= MAX_SENTENCE_CHARS for a, b in pieces)
+
+
+def _clauses(text):
+    return [text[a:b] for a, b in split_clauses(text, 0, len(text))]
+
+
+def test_clauses_end_at_contrast_words_and_new_finding_phrases():
+    assert _clauses("No pneumothorax, small left pleural effusion.") == [
+        "No pneumothorax", "small left pleural effusion."]
+    assert _clauses("No evidence of pneumonia, but there is a small effusion.") == [
+        "No evidence of pneumonia", "but there is a small effusion."]
+    assert _clauses("Mild cardiomegaly, no edema or effusion.") == [
+        "Mild cardiomegaly", "no edema or effusion."]
+
+
+def test_a_list_that_goes_on_with_or_is_one_clause():
+    for text in ("No focal consolidation, large pleural effusion, or pneumothorax is seen.",
+                 "No pleural effusion, pneumothorax or consolidation.",
+                 "Opacity that may represent atelectasis, pneumonia, or aspiration."):
+        assert _clauses(text) == [text]
+
+
+def test_vs_does_not_end_a_sentence():
+    text = "Pneumonia vs. edema. Small effusion."
+    assert [text[a:b] for a, b in split_sentences(text)] == ["Pneumonia vs. edema.",
+                                                            "Small effusion."]

@@ -30,6 +30,15 @@ UNUSED_PIPES = ("ner", "lemmatizer", "attribute_ruler", "tagger", "senter")
 MAX_REPORT_CHARS = 200_000
 
 _WORD = re.compile(r"[a-z']+")
+#: The small parser reads the side "left" as the verb "leave" ("left lower lobe atelectasis"
+#: becomes a verb phrase whose object is the finding); the text it parses says "mild"
+#: instead, an adjective of the same length, so that character offsets stay the same.
+_LEFT = re.compile(r"\b([Ll])eft\b")
+
+
+def parser_text(clause: str) -> str:
+    """The text handed to the parser for ``clause`` (same length, same offsets)."""
+    return _LEFT.sub(lambda m: "M" + "ild" if m.group(1) == "L" else "mild", clause)
 
 
 def _import_spacy():
@@ -188,7 +197,8 @@ class Labeler:
                     self._remember(key, tuple((POSITIVE, "") for _ in sent.matches))
         if to_parse:
             keys = list(to_parse)
-            for key, doc in zip(keys, self.nlp.pipe(keys, batch_size=64), strict=True):
+            docs = self.nlp.pipe((parser_text(k) for k in keys), batch_size=64)
+            for key, doc in zip(keys, docs, strict=True):
                 self._remember(key, self._statuses(doc, to_parse[key]))
             self.parsed += len(keys)
         return [item if isinstance(item, ReportLabels) else self._assemble(*item)
@@ -200,7 +210,7 @@ class Labeler:
             clause = text[sent.start:sent.end]
             statuses = self._cache.get(clause)
             if statuses is None:  # evicted within this batch (tiny cache): parse again
-                statuses = self._statuses(self.nlp(clause), sent.matches)
+                statuses = self._statuses(self.nlp(parser_text(clause)), sent.matches)
             sentence = text[sent.sentence_start:sent.sentence_end]
             for match, (status, rule) in zip(sent.matches, statuses, strict=True):
                 mentions.append(Mention(match.finding, match.kind, match.text,
