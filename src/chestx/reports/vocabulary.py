@@ -31,8 +31,10 @@ from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
 
 EXCLUDE = "-"
-#: Codings: ``paper`` (§2.1 as written, the default) and ``openi`` (OpenI's annotators).
+#: Codings: ``paper`` (§2.1 as written) and ``openi`` (as OpenI's annotators code reports).
 CODINGS = ("paper", "openi")
+#: The coding used unless one is asked for.
+DEFAULT_CODING = "paper"
 #: Values of the ``counts`` column of ``other_findings.tsv``.
 COUNTS = ("yes", "no", "openi")
 
@@ -66,7 +68,7 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def load_terms(path: str | Path, kind: str, coding: str = "paper") -> list[Term]:
+def load_terms(path: str | Path, kind: str, coding: str = DEFAULT_CODING) -> list[Term]:
     """Read a vocabulary TSV (see the module docstring) into :class:`Term` objects.
 
     ``coding`` decides the ``counts=openi`` lines (abnormal under ``openi`` only).
@@ -126,7 +128,7 @@ class Vocabulary:
                 self._always.append((index, regex))
 
     @classmethod
-    def default(cls, coding: str = "paper") -> Vocabulary:
+    def default(cls, coding: str = DEFAULT_CODING) -> Vocabulary:
         """The vocabulary shipped with chestx (``findings_vocab.tsv`` + ``other_findings.tsv``;
         ``coding="openi"`` puts ``openi_findings_vocab.tsv`` first)."""
         if coding not in CODINGS:
