@@ -455,6 +455,19 @@ LATER = [
     ("IMPRESSION: Suggestion of a right upper lobe nodule.", {NOD: U}),
     ("IMPRESSION: Consolidation in the left lower lobe could represent pneumonia.",
      {CON: P, PNA: U}),
+    ("IMPRESSION: Partial resolution of the left lower lobe consolidation.", {CON: P, NRM: 0}),
+    ("IMPRESSION: The right pleural effusion has partially resolved.", {EFF: P, NRM: 0}),
+    ("IMPRESSION: Resolving right lower lobe pneumonia.", {PNA: P, NRM: 0}),
+    ("IMPRESSION: Probable small hiatal hernia.", {HER: U, NRM: 0}),
+    ("FINDINGS: Fatty infiltration of the liver. Lungs are clear.", {INF: None, NRM: 0}),
+    ("IMPRESSION: Cystic fibrosis with bronchiectasis.", {FIB: None, NRM: 0}),
+    ("FINDINGS: Left breast mass. No pulmonary nodule.", {MAS: None, NOD: N, NRM: 0}),
+    ("IMPRESSION: Lines and tubes in satisfactory position. No pneumothorax.",
+     {PTX: N, NRM: 1}),
+    ("IMPRESSION: No acute cardiopulmonary process, cardiomegaly is unchanged.",
+     {CAR: P, NRM: 0}),
+    ("IMPRESSION: No pneumothorax, moderate-sized left pleural effusion.",
+     {PTX: N, EFF: P, NRM: 0}),
 ]
 
 GROUPS = {

@@ -39,6 +39,10 @@ _OPENERS = frozenset("""
 _CUES = frozenset("no not without negative cannot possible possibly probable probably likely "
                   "may might could".split())
 _COMMA = re.compile(r",\s*")
+#: A verb or status word: the phrase after a comma is a statement, not a list item.
+_STATUS = re.compile(r"\b(?:is|are|was|were|has|have|remains?|persists?|unchanged|stable|"
+                     r"again|noted|present|seen|identified|demonstrated|appears?)\b",
+                     re.IGNORECASE)
 _LIST_END = re.compile(r",?\s*(?:and/or|or|nor)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\d", re.IGNORECASE)
 
@@ -86,8 +90,9 @@ def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
     A negation or hedge governs its own clause only. A clause ends before ``but``,
     ``however``, ``though``, ``although``, ``whereas``, ``yet``, and at a comma whose next
-    phrase opens with its own modifier or statement (:data:`_OPENERS`), unless the list goes
-    on with ``or`` / ``nor`` ("no consolidation, large effusion, or pneumothorax" is one
+    phrase opens with its own modifier or statement (:data:`_OPENERS`) or says something of
+    its own (a verb or status word, :data:`_STATUS`), unless the list goes on with ``or`` /
+    ``nor`` ("no consolidation, large effusion, or pneumothorax" is one
     negated list; "no pneumothorax, small left effusion" is two statements).
     """
     cuts = [m.start() for m in _CONTRAST.finditer(text, start, end) if m.start() > start]
@@ -105,12 +110,17 @@ def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 def _opens_clause(text: str, at: int, end: int) -> bool:
     word = _FIRST_WORD.match(text, at, end)
-    if word is None or (word.group().lower() not in _OPENERS and not word.group().isdigit()):
+    if word is None:
         return False
-    if word.group().lower() in _CUES:
+    first = word.group().lower()
+    if first in _CUES:
         return True
     rest = text[at:end]
     following = rest.split(",")
+    opener = first.split("-")[0] in _OPENERS or first.isdigit()  # "moderate-sized" too
+    # "..., cardiomegaly is unchanged": the phrase states something of its own
+    if not opener and not _STATUS.search(following[0]):
+        return False
     # a list that goes on with "or"/"nor" after this phrase is one negated or hedged list
     return not any(_LIST_END.match(" " + part.lstrip()) for part in following[1:]) and \
         not re.search(r"\b(?:or|nor)\b", following[0], re.IGNORECASE)
