@@ -1,4 +1,13 @@
-from chestx.reports.sentences import MAX_SENTENCE_CHARS, split_clauses, split_sentences
+import pytest
+
+from chestx.errors import ChestxError
+from chestx.reports.sentences import (
+    MAX_SENTENCE_CHARS,
+    ClauseSplitter,
+    read_clause_words,
+    split_clauses,
+    split_sentences,
+)
 
 
 def sents(text):
@@ -57,3 +66,18 @@ def test_vs_does_not_end_a_sentence():
     text = "Pneumonia vs. edema. Small effusion."
     assert [text[a:b] for a, b in split_sentences(text)] == ["Pneumonia vs. edema.",
                                                             "Small effusion."]
+
+
+def test_clause_words_come_from_the_data_file(tmp_path):
+    only_but = ClauseSplitter({"contrast": {"but"}})
+    text = "No pneumothorax, small effusion but mild edema."
+    assert [text[a:b] for a, b in only_but.split(text, 0, len(text))] == [
+        "No pneumothorax, small effusion", "but mild edema."]
+    bad = tmp_path / "words.tsv"
+    bad.write_text("word\tkind\tcomment\nbut\tsometimes\t\n")
+    with pytest.raises(ChestxError, match="bad clause-word line"):
+        read_clause_words(bad)
+
+
+def test_not_yet_is_no_clause_boundary():
+    assert _clauses("The effusion has not yet resolved.") == ["The effusion has not yet resolved."]

@@ -5,11 +5,19 @@ input short. It splits after ``.``, ``!``, ``?`` and ``;`` when whitespace or a 
 follows (not inside ``2.5 cm``), at line breaks, and before list numbers (``1.``, ``2)``).
 ``XXXX`` anonymisation tokens are ordinary words here: ``XXXX.`` ends a sentence like any
 other word, and ``XXXX-year-old`` stays one token.
+
+Sentences are then cut into clauses (:class:`ClauseSplitter`, words in ``clause_words.tsv``):
+the labeler parses and judges each clause on its own, so a negation or hedge stops at the
+clause's edge.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from chestx.errors import ChestxError
+from chestx.reports.vocabulary import _data_file, _read_tsv
 
 # A sentence boundary: end punctuation then space/newline/capital, or a line break,
 # or a list number at the start of an item ("1. ", "2) ").
@@ -20,29 +28,10 @@ _BOUNDARY = re.compile(
     r"|(?<=\s)(?=\d{1,2}[.)]\s)"     # " 2. Next item"
 )
 
-#: A clause boundary inside a sentence: a contrast word (the negation or hedge before it does
-#: not reach past it), or a comma that starts a new finding phrase (see :func:`split_clauses`).
-_CONTRAST = re.compile(r"[,]?\s+(?=(?:but|however|though|although|whereas|yet)\b)"
-                       r"|(?<=,)\s*(?=(?:however|though|although)\b)", re.IGNORECASE)
-#: Words that open a new finding phrase after a comma: a size, severity, course, side or
-#: extent of its own, a number, or a new statement ("No pneumothorax, small left effusion").
-_OPENERS = frozenset("""
-    small large moderate moderately mild mildly minimal minor trace tiny massive marked markedly
-    severe slight slightly subtle borderline stable unchanged persistent persisting chronic
-    new newly increased increasing decreased decreasing improved improving worsened worsening
-    residual known recurrent left right bilateral bibasilar bibasal basilar apical biapical
-    patchy diffuse scattered multiple calcified hyperinflated hyperexpanded enlarged there
-    with no not without negative otherwise again also cannot possible possibly probable
-    probably likely may might could the a an mildly-enlarged
-""".split())
-#: Openers that are themselves a negation or hedge: they always start a new clause.
-_CUES = frozenset("no not without negative cannot possible possibly probable probably likely "
-                  "may might could".split())
+#: The clause-boundary words shipped beside this module (see :class:`ClauseSplitter`).
+CLAUSE_WORDS = "clause_words.tsv"
 _COMMA = re.compile(r",\s*")
-#: A verb or status word: the phrase after a comma is a statement, not a list item.
-_STATUS = re.compile(r"\b(?:is|are|was|were|has|have|remains?|persists?|unchanged|stable|"
-                     r"again|noted|present|seen|identified|demonstrated|appears?)\b",
-                     re.IGNORECASE)
+_OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
 _LIST_END = re.compile(r",?\s*(?:and/or|or|nor)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\d", re.IGNORECASE)
 
@@ -85,42 +74,85 @@ def _add(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
         out.append((start, end))
 
 
-def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Clauses ``(start, end)`` of the sentence ``text[start:end]``.
 
-    A negation or hedge governs its own clause only. A clause ends before ``but``,
-    ``however``, ``though``, ``although``, ``whereas``, ``yet``, and at a comma whose next
-    phrase opens with its own modifier or statement (:data:`_OPENERS`) or says something of
-    its own (a verb or status word, :data:`_STATUS`), unless the list goes on with ``or`` /
-    ``nor`` ("no consolidation, large effusion, or pneumothorax" is one
-    negated list; "no pneumothorax, small left effusion" is two statements).
+class ClauseSplitter:
+    """Split a sentence into clauses: a negation or hedge governs its own clause only.
+
+    A clause ends before a ``contrast`` word (``but``, ``however``, ...), and at a comma
+    whose next phrase starts a clause of its own: it opens with a negation or hedge
+    (``cue``: "cardiomegaly, no edema"), or with its own modifier (``opener``: "no
+    pneumothorax, small left effusion") or states something (``status``: "no acute process,
+    cardiomegaly is unchanged") while the list does not go on with ``or`` / ``nor`` ("no
+    consolidation, large effusion, or pneumothorax" is one negated list). The words are a
+    data file, ``clause_words.tsv`` (word, kind, comment).
+
+    Parameters
+    ----------
+    words:
+        ``{kind: set of lower-case words}`` for the kinds ``contrast``, ``cue``, ``opener``,
+        ``status``; default: the shipped file.
     """
-    cuts = [m.start() for m in _CONTRAST.finditer(text, start, end) if m.start() > start]
-    cuts += [m.end() for m in _COMMA.finditer(text, start, end)
-             if _opens_clause(text, m.end(), end)]
-    bounds, out = sorted(set(cuts)), []
-    for left, right in zip([start, *bounds], [*bounds, end], strict=True):
-        chunk = text[left:right]
-        lead = len(chunk) - len(chunk.lstrip(" ,"))
-        stripped = chunk.strip(" ,")
-        if stripped:
-            out.append((left + lead, left + lead + len(stripped)))
-    return out
+
+    KINDS = ("contrast", "cue", "opener", "status")
+
+    def __init__(self, words: dict[str, set[str]] | None = None):
+        words = words if words is not None else read_clause_words(_data_file(CLAUSE_WORDS))
+        self.cues = frozenset(words.get("cue", ()))
+        self.openers = frozenset(words.get("opener", ()))
+        contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
+        status = "|".join(sorted(map(re.escape, words.get("status", ())))) or "(?!)"
+        self._contrast = re.compile(rf",?\s+(?=(?:{contrast})\b)|(?<=,)\s*(?=(?:{contrast})\b)",
+                                    re.IGNORECASE)
+        self._status = re.compile(rf"\b(?:{status})\b", re.IGNORECASE)
+
+    def split(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Clauses ``(start, end)`` of the sentence ``text[start:end]``, in order."""
+        cuts = [m.start() for m in self._contrast.finditer(text, start, end) if m.start() > start]
+        cuts += [m.end() for m in _COMMA.finditer(text, start, end)
+                 if self._opens_clause(text, m.end(), end)]
+        bounds, out = sorted(set(cuts)), []
+        for left, right in zip([start, *bounds], [*bounds, end], strict=True):
+            chunk = text[left:right]
+            lead = len(chunk) - len(chunk.lstrip(" ,"))
+            stripped = chunk.strip(" ,")
+            if stripped:
+                out.append((left + lead, left + lead + len(stripped)))
+        return out
+
+    def _opens_clause(self, text: str, at: int, end: int) -> bool:
+        """Does the phrase after the comma at ``at`` start a clause of its own?"""
+        word = _FIRST_WORD.match(text, at, end)
+        if word is None:
+            return False
+        first = word.group().lower()
+        if first in self.cues:
+            return True
+        phrases = text[at:end].split(",")
+        opener = first.split("-")[0] in self.openers or first.isdigit()  # "moderate-sized"
+        if not opener and not self._status.search(phrases[0]):
+            return False
+        # a list that goes on with "or"/"nor" after this phrase is one negated or hedged list
+        return not _OR.search(phrases[0]) and \
+            not any(_LIST_END.match(" " + part.lstrip()) for part in phrases[1:])
 
 
-def _opens_clause(text: str, at: int, end: int) -> bool:
-    word = _FIRST_WORD.match(text, at, end)
-    if word is None:
-        return False
-    first = word.group().lower()
-    if first in _CUES:
-        return True
-    rest = text[at:end]
-    following = rest.split(",")
-    opener = first.split("-")[0] in _OPENERS or first.isdigit()  # "moderate-sized" too
-    # "..., cardiomegaly is unchanged": the phrase states something of its own
-    if not opener and not _STATUS.search(following[0]):
-        return False
-    # a list that goes on with "or"/"nor" after this phrase is one negated or hedged list
-    return not any(_LIST_END.match(" " + part.lstrip()) for part in following[1:]) and \
-        not re.search(r"\b(?:or|nor)\b", following[0], re.IGNORECASE)
+def read_clause_words(path: Path) -> dict[str, set[str]]:
+    """``{kind: words}`` from a clause-words TSV (``word, kind, comment``)."""
+    words: dict[str, set[str]] = {}
+    for row in _read_tsv(path):
+        kind = (row.get("kind") or "").strip()
+        if kind not in ClauseSplitter.KINDS or not (row.get("word") or "").strip():
+            raise ChestxError(f"{path}: bad clause-word line {row}")
+        words.setdefault(kind, set()).add(row["word"].strip().lower())
+    return words
+
+
+_SPLITTER: ClauseSplitter | None = None
+
+
+def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of ``text[start:end]`` with the shipped clause words (:class:`ClauseSplitter`)."""
+    global _SPLITTER
+    if _SPLITTER is None:
+        _SPLITTER = ClauseSplitter()
+    return _SPLITTER.split(text, start, end)
