@@ -19,7 +19,13 @@ A pattern is a path that starts at the finding (``DISEASE``) and walks the parse
 
 Before a rule is tried, the finding climbs its coordination and modifier chain
 (``conj``, ``appos``, ``compound``, ``amod``, ``nmod``), as Stanford's "CCProcessed"
-dependencies do: "no effusion, pneumothorax or consolidation" negates all three.
+dependencies do: "no effusion, pneumothorax or consolidation" negates all three. The parse
+is of one clause (``sentences.ClauseSplitter``), so climbing and ``<**`` stop at the clause's
+edge: "no pneumothorax, small left effusion" leaves the effusion alone.
+
+Rule files: ``pre_negation_rules.tsv``, ``negation_rules.tsv``, ``uncertainty_rules.tsv``
+(tried in that order, first hit wins); ``openi_rules.tsv`` replaces rules by id under the
+OpenI coding.
 """
 
 from __future__ import annotations
