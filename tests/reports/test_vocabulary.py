@@ -104,9 +104,9 @@ def test_size_words_and_extrapulmonary_air_are_not_findings(vocab):
 
 
 def test_other_findings_have_a_counts_column_and_devices_do_not_count(vocab):
-    from chestx.reports.vocabulary import _data_file, _read_tsv
+    from chestx.reports.vocabulary import data_file, read_tsv
 
-    rows = _read_tsv(_data_file("other_findings.tsv"))
+    rows = read_tsv(data_file("other_findings.tsv"))
     assert all(row["counts"] in ("yes", "no", "openi") for row in rows)
     for text in ("Endotracheal tube.", "Right PICC line.", "Pacemaker.", "Sternotomy wires.",
                  "Surgical clips.", "Nasogastric tube.", "ECG leads."):

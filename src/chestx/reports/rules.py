@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chestx.errors import ChestxError
-from chestx.reports.vocabulary import DEFAULT_CODING, _data_file, _read_tsv
+from chestx.reports.vocabulary import DEFAULT_CODING, data_file, read_tsv
 
 NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
 
@@ -129,7 +129,7 @@ def load_rules(path: str | Path, status: int) -> list[Rule]:
     least one literal word (so that sentences without it can skip the parser).
     """
     rules = []
-    for row in _read_tsv(Path(path)):
+    for row in read_tsv(Path(path)):
         try:
             steps = parse_pattern(row["pattern"] or "")
             row_status = STATUS_NAMES[row["status"].strip()] if row.get("status") else status
@@ -208,11 +208,11 @@ class RuleSet:
         """The rules shipped with chestx; ``coding="openi"`` replaces the rules named in
         ``openi_rules.tsv`` by its lines (OpenI's annotators code both findings of a
         differential as present)."""
-        groups = [load_rules(_data_file("pre_negation_rules.tsv"), UNCERTAIN),
-                  load_rules(_data_file("negation_rules.tsv"), NEGATIVE),
-                  load_rules(_data_file("uncertainty_rules.tsv"), UNCERTAIN)]
+        groups = [load_rules(data_file("pre_negation_rules.tsv"), UNCERTAIN),
+                  load_rules(data_file("negation_rules.tsv"), NEGATIVE),
+                  load_rules(data_file("uncertainty_rules.tsv"), UNCERTAIN)]
         if coding == "openi":
-            override = {r.id: r for r in load_rules(_data_file("openi_rules.tsv"), POSITIVE)}
+            override = {r.id: r for r in load_rules(data_file("openi_rules.tsv"), POSITIVE)}
             groups = [[override.get(r.id, r) for r in group] for group in groups]
         return cls(*groups)
 

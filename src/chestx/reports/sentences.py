@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 
 from chestx.errors import ChestxError
-from chestx.reports.vocabulary import _data_file, _read_tsv
+from chestx.reports.vocabulary import data_file, read_tsv
 
 # A sentence boundary: end punctuation then space/newline/capital, or a line break,
 # or a list number at the start of an item ("1. ", "2) ").
@@ -96,7 +96,7 @@ class ClauseSplitter:
     KINDS = ("contrast", "cue", "opener", "status")
 
     def __init__(self, words: dict[str, set[str]] | None = None):
-        words = words if words is not None else read_clause_words(_data_file(CLAUSE_WORDS))
+        words = words if words is not None else read_clause_words(data_file(CLAUSE_WORDS))
         self.cues = frozenset(words.get("cue", ()))
         self.openers = frozenset(words.get("opener", ()))
         contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
@@ -139,7 +139,7 @@ class ClauseSplitter:
 def read_clause_words(path: Path) -> dict[str, set[str]]:
     """``{kind: words}`` from a clause-words TSV (``word, kind, comment``)."""
     words: dict[str, set[str]] = {}
-    for row in _read_tsv(path):
+    for row in read_tsv(path):
         kind = (row.get("kind") or "").strip()
         if kind not in ClauseSplitter.KINDS or not (row.get("word") or "").strip():
             raise ChestxError(f"{path}: bad clause-word line {row}")

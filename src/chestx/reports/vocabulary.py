@@ -62,7 +62,7 @@ class Match:
     counts: bool = True
 
 
-def _read_tsv(path: Path) -> list[dict[str, str]]:
+def read_tsv(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8") as handle:
         lines = [line for line in handle if line.strip() and not line.startswith("#")]
     return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -74,7 +74,7 @@ def load_terms(path: str | Path, kind: str, coding: str = DEFAULT_CODING) -> lis
     ``coding`` decides the ``counts=openi`` lines (abnormal under ``openi`` only).
     """
     terms = []
-    for row in _read_tsv(Path(path)):
+    for row in read_tsv(Path(path)):
         finding, pattern = row.get("finding", "").strip(), row.get("pattern", "").strip()
         if not finding or not pattern:
             raise ChestxError(f"{path}: vocabulary line without finding or pattern: {row}")
@@ -98,7 +98,7 @@ def load_terms(path: str | Path, kind: str, coding: str = DEFAULT_CODING) -> lis
     return terms
 
 
-def _data_file(name: str) -> Path:
+def data_file(name: str) -> Path:
     return Path(str(resources.files("chestx.reports") / name))
 
 
@@ -133,10 +133,10 @@ class Vocabulary:
         ``coding="openi"`` puts ``openi_findings_vocab.tsv`` first)."""
         if coding not in CODINGS:
             raise ChestxError(f"coding must be one of {', '.join(CODINGS)}, not {coding!r}")
-        extra = (load_terms(_data_file("openi_findings_vocab.tsv"), "finding")
+        extra = (load_terms(data_file("openi_findings_vocab.tsv"), "finding")
                  if coding == "openi" else [])
-        return cls(extra + load_terms(_data_file("findings_vocab.tsv"), "finding")
-                   + load_terms(_data_file("other_findings.tsv"), "other", coding))
+        return cls(extra + load_terms(data_file("findings_vocab.tsv"), "finding")
+                   + load_terms(data_file("other_findings.tsv"), "other", coding))
 
     def find(self, sentence: str) -> list[Match]:
         """Mentions in ``sentence`` (exclusions removed), in text order."""
