@@ -120,12 +120,19 @@ def label_command(
     evidence: Path | None = typer.Option(None, "--evidence",
                                          help="Also write one JSON line per mention."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    coding: str | None = typer.Option(None, "--coding",
+                                      help="paper (§2.1, the default) or openi: code reports as "
+                                           "OpenI's annotators did (differentials present, "
+                                           "devices abnormal, any thickening "
+                                           "Pleural_Thickening)."),
 ) -> None:
     """Label radiology reports with the 14 findings (1/0/-1/blank), Normal, Finding Labels."""
     from chestx.reports.batch import label_file
+    from chestx.reports.labeler import Labeler
 
+    labeler = Labeler(coding=coding) if coding else None
     summary = label_file(input, output, workers=workers, evidence=evidence,
-                         progress=not quiet)
+                         progress=not quiet, labeler=labeler)
     for problem in summary.problems:
         typer.echo(f"warning: blank labels for {problem}", err=True)
     typer.echo(f"labeled {summary.reports} reports -> {output}"
