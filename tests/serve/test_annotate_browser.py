@@ -8,6 +8,7 @@ VOC file of the instance and the regenerated ``BBox_List_2017.csv``, in pixels o
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import time
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from annotate_fixtures import live, make_dataset
+from PIL import Image
 
 from chestx.data.annotations import read_voc, read_voc_dir
 from chestx.data.nih import read_bbox_list
@@ -291,8 +293,16 @@ def test_accepted_proposal_becomes_a_box(browser, checkpoint, tmp_path):
         drag(page, (0.62, 0.55), (0.85, 0.8), steps=3)
         wait_for(saved_count(data, 2))
         page.wait_for_selector("#save-status:has-text('saved')")
-        folder = os.environ.get("CHESTX_SCREENSHOTS")
-        if folder:
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(Path(folder) / "annotate.png"))
+        _screenshot(page, "annotate.png")
         assert page.errors == []
+
+
+def _screenshot(page, name: str) -> None:
+    """Keep a screenshot in $CHESTX_SCREENSHOTS, reduced to 128 colours (small enough to
+    commit: docs/annotate.png)."""
+    folder = os.environ.get("CHESTX_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        picture = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        picture.quantize(colors=128, method=Image.Quantize.FASTOCTREE).save(Path(folder) / name,
+                                                                   optimize=True)

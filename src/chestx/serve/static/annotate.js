@@ -478,6 +478,7 @@
       const li = document.createElement("li");
       li.className = "proposal-row";
       li.dataset.index = index;
+      li.style.borderLeftColor = hue(p.finding);
       li.textContent = `${p.finding} · score ${p.score.toFixed(2)} `;
       const accept = document.createElement("button");
       accept.type = "button";
