@@ -163,6 +163,9 @@ def test_bad_edits_are_refused_and_nothing_is_written(client, dataset):
     unknown = client.put("/api/boxes/00000002_000_Mass_7", json=edit)
     assert unknown.status_code == 409 and "deleted meanwhile" in unknown.json()["detail"]
     assert client.put(url, json={"x": 1}).status_code == 422
+    assert client.put("/api/boxes/..", json=edit).status_code in (404, 422)
+    assert client.put("/api/boxes/.hidden_1", json=edit).status_code == 422
+    assert client.delete("/api/boxes/a b_1", params={"version": 1, "uid": "u"}).status_code == 422
     assert client.delete(url, params={"version": 5, "uid": box["uid"]}).status_code == 409
     assert client.delete(url).status_code == 422  # version and uid are required
     assert files_of(dataset) == before

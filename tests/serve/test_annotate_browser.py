@@ -203,6 +203,51 @@ def test_keyboard_navigation_and_filters(browser, server, dataset):
     assert page.errors == []
 
 
+def test_zoomed_and_panned_drawing_still_lands_in_image_pixels(browser, server, dataset):
+    page = open_page(browser, server)
+    fitted = page.locator("[data-testid=annotate-image]").bounding_box()
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    zoomed = page.locator("[data-testid=annotate-image]").bounding_box()
+    assert abs(zoomed["width"] / fitted["width"] - 1.5625) < 0.01  # 1.25 squared
+    assert page.inner_text("#zoom-value") == "156%"
+    centre = (zoomed["x"] + zoomed["width"] / 2, zoomed["y"] + zoomed["height"] / 2)
+    page.keyboard.down("Shift")  # Shift+drag pans by the mouse's way
+    page.mouse.move(*centre)
+    page.mouse.down()
+    page.mouse.move(centre[0] - 40, centre[1] + 25, steps=3)
+    page.mouse.up()
+    page.keyboard.up("Shift")
+    panned = page.locator("[data-testid=annotate-image]").bounding_box()
+    assert abs(panned["x"] - (zoomed["x"] - 40)) < 1 and abs(panned["y"] - (zoomed["y"] + 25)) < 1
+    assert listed(dataset) is None  # panning drew nothing
+    drag(page, (0.45, 0.40), (0.55, 0.60), steps=3)
+    row = wait_for(saved_count(dataset, 1)).iloc[0]
+    expected = (0.45 * 1024, 0.40 * 1024, 0.10 * 1024, 0.20 * 1024)
+    assert np.allclose(row[["x", "y", "w", "h"]].astype(float), expected, atol=1.5)
+
+    # window / level: DICOM's linear function (PS3.3 C.11.2.1.2), the identity at first
+    gray = np.asarray(Image.open(dataset / "images" / "00000001_000.png"))
+    probe = "([x, y]) => document.getElementById('xray').getContext('2d')" \
+            ".getImageData(x, y, 1, 1).data[0]"
+    points = [(100, 100), (700, 300), (512, 900)]
+    assert [page.evaluate(probe, list(p)) for p in points] == [int(gray[y, x]) for x, y in points]
+    page.fill("#window", "128")
+    page.dispatch_event("#window", "input")
+    page.fill("#level", "64")
+    page.dispatch_event("#level", "input")
+    def voi(v: int, width: int = 128, level: int = 64) -> int:
+        value = ((v - (level - 0.5)) / (width - 1) + 0.5) * 255
+        return int(np.clip(np.floor(value + 0.5), 0, 255))
+
+    assert [page.evaluate(probe, list(p)) for p in points] == [
+        voi(int(gray[y, x])) for x, y in points]
+    page.keyboard.press("0")  # fit again
+    again = page.locator("[data-testid=annotate-image]").bounding_box()
+    assert all(abs(again[k] - fitted[k]) < 1 for k in ("x", "y", "width", "height"))
+    assert page.errors == []
+
+
 def test_two_annotators_lose_nothing_and_conflicts_are_refused(browser, server, dataset):
     tabs = [open_page(browser, server, browser.new_context(viewport=VIEWPORT))
             for _ in range(2)]

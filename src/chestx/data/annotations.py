@@ -209,6 +209,8 @@ def instance_files(folder: str | os.PathLike) -> list[Path]:
 
 
 _K_SUFFIX = re.compile(r"_(\d+)$")
+#: A box id names a file inside ``annotations/``: no path separators, no leading dot.
+_BOX_ID = re.compile(r"[\w-][\w.-]*_\d+")
 
 
 def read_voc(path: str | os.PathLike) -> BoxAnnotation:
@@ -335,6 +337,9 @@ class AnnotationStore:
         return sorted(found, key=lambda b: (b.image, _FINDING_RANK.get(b.finding, 99), b.k))
 
     def get(self, box_id: str) -> BoxAnnotation | None:
+        """The saved instance ``box_id`` (``<image stem>_<finding>_<k>``), None when absent."""
+        if not _BOX_ID.fullmatch(box_id):
+            raise InvalidBoxError(f"{box_id!r} is not a box id (<image stem>_<finding>_<k>)")
         path = self.folder / f"{box_id}.xml"
         return self._read(path) if path.is_file() else None
 

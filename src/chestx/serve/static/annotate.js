@@ -340,10 +340,13 @@
 
   function applyWindow() {
     if (!state.gray) return;
+    // DICOM's linear VOI function (PS3.3 C.11.2.1.2): window 256 at level 128 is the identity
     const width = Number(els.window.value);
-    const low = Number(els.level.value) - width / 2;
+    const level = Number(els.level.value);
     const lut = new Uint8ClampedArray(256);
-    for (let v = 0; v < 256; v += 1) lut[v] = Math.round(((v - low) / width) * 255);
+    for (let v = 0; v < 256; v += 1) {
+      lut[v] = Math.round(((v - (level - 0.5)) / (width - 1) + 0.5) * 255);
+    }
     const out = state.pixels.data;
     for (let i = 0; i < state.gray.length; i += 1) {
       const v = lut[state.gray[i]];
@@ -573,7 +576,7 @@
       return;
     }
     if (drag.mode === "window") {
-      els.window.value = clamp(drag.window + dx, 1, 256);
+      els.window.value = clamp(drag.window + dx, 2, 256);
       els.level.value = clamp(drag.level - dy, 0, 255);
       applyWindow();
       return;
