@@ -218,3 +218,16 @@ def test_proposals_are_the_predictors_boxes_for_the_image_labels(dataset, checkp
 def test_without_a_model_proposals_are_404(client):
     answer = client.get(f"/api/images/{MASS}/proposals")
     assert answer.status_code == 404 and "--checkpoint" in answer.json()["detail"]
+
+
+def test_a_disk_that_refuses_the_write_is_a_clear_500(client, dataset, monkeypatch):
+    import chestx.data.annotations as annotations
+
+    def full_disk(path, text):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(annotations, "atomic_write_text", full_disk)
+    answer = new_box(client)
+    assert answer.status_code == 500
+    assert answer.json()["detail"] == "could not save ([Errno 28] No space left on device)"
+    assert not list((dataset / "annotations").glob("*.xml"))

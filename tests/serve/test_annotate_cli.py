@@ -50,3 +50,11 @@ def test_annotate_bad_input_is_one_line(run_cli, tmp_path, captured):
     code, _, err = run_cli("annotate", data, "--checkpoint", tmp_path / "none.pt")
     assert code == 2 and "none.pt: checkpoint not found" in err
     assert not captured
+
+
+def test_annotate_refuses_a_folder_it_cannot_write(run_cli, tmp_path, captured):
+    data = make_dataset(tmp_path / "nih", size=64)
+    (data / "annotations").write_text("a file where the folder should be")
+    code, _, err = run_cli("annotate", data)
+    assert code == 2 and "annotations: cannot write the annotations" in err
+    assert not captured

@@ -194,6 +194,10 @@ def create_annotate_app(dataset: AnnotationDataset, store: AnnotationStore,
     async def _invalid(request: Request, exc: InvalidBoxError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
+    @app.exception_handler(OSError)
+    async def _disk(request: Request, exc: OSError) -> JSONResponse:
+        return JSONResponse({"detail": f"could not save ({exc})"}, status_code=500)
+
     @app.get("/", include_in_schema=False)
     def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "annotate.html", media_type="text/html")
@@ -277,7 +281,12 @@ def load_annotate_app(data_dir: str | os.PathLike, checkpoint: str | os.PathLike
     ``BBox_List_2017.csv`` were turned into instance files (when ``annotations/`` had none)."""
     dataset = AnnotationDataset.load(data_dir)
     store = AnnotationStore(data_dir)
-    seeded = store.seed_from_list(_size_or_default(dataset))
+    try:
+        store.folder.mkdir(exist_ok=True)
+        (store.folder / ".lock").touch()
+        seeded = store.seed_from_list(_size_or_default(dataset))
+    except OSError as exc:
+        raise ChestxError(f"{store.folder}: cannot write the annotations ({exc})") from exc
     proposer = ProposalMaker.from_checkpoint(checkpoint) if checkpoint else None
     app = create_annotate_app(dataset, store, annotator or _login_name(), proposer)
     return app, seeded
