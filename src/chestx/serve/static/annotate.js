@@ -140,6 +140,7 @@
     render();
     return enqueue(async () => {
       const current = boxById(id);
+      if (!current) return;  // reloaded meanwhile: the box is gone
       const box = await send("PUT", `api/boxes/${encodeURIComponent(id)}`, {
         ...geometry, version: current.version, uid: current.uid, annotator: annotatorName(),
       });
@@ -154,6 +155,7 @@
     if (!box) return Promise.resolve();
     return enqueue(async () => {
       const current = boxById(id);
+      if (!current) return;
       const query = `version=${current.version}&uid=${encodeURIComponent(current.uid)}`;
       await send("DELETE", `api/boxes/${encodeURIComponent(id)}?${query}`);
       state.boxes = state.boxes.filter((b) => b.id !== id);
@@ -590,10 +592,12 @@
     } else if (drag.mode === "move") {
       const o = drag.origin;
       const box = boxById(drag.id);
+      if (!box) return;
       box.x = clamp(o.x + (point.x - drag.point.x), 0, width - o.w);
       box.y = clamp(o.y + (point.y - drag.point.y), 0, height - o.h);
     } else if (drag.mode === "resize") {
       const box = boxById(drag.id);
+      if (!box) return;
       Object.assign(box, resized(drag.origin, drag.handle, point));
     }
     drag.moved = Math.abs(dx) >= MIN_DRAG_PX || Math.abs(dy) >= MIN_DRAG_PX || drag.moved;
@@ -634,6 +638,7 @@
       render();
     } else if (drag.mode === "move" || drag.mode === "resize") {
       const box = boxById(drag.id);
+      if (!box) { render(); return; }
       const geometry = geometryOf(box);
       const o = drag.origin;
       Object.assign(box, o);  // updateBox shows the new place and remembers the old one
@@ -691,12 +696,10 @@
       option.textContent = name;
       els.filterSplit.append(option);
     }
+    // the address keeps the image across a reload
     const wanted = new URLSearchParams(location.hash.slice(1)).get("image");
-    await loadList(null);
-    if (wanted && state.image && wanted !== state.image.image) {
-      const index = state.list.findIndex((row) => row.image === wanted);
-      if (index >= 0) await openIndex(index);
-    }
+    await loadList(wanted);
+    if (!state.image && state.index >= 0) await openIndex(state.index);
   }
 
   els.stage.addEventListener("pointerdown", onPointerDown);
