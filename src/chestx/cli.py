@@ -524,25 +524,9 @@ def boxes_export_command(
                                    help="Size written for images not found (NIH: 1024)."),
 ) -> None:
     """One PASCAL VOC XML per box: OUT/<image stem>_<finding>_<k>.xml."""
-    from chestx.data.annotations import export_voc
+    from chestx.data.annotations import export_voc, image_size_reader
 
-    size_of = None
-    if images is not None:
-        from PIL import Image
-
-        from chestx.data.nih import find_images
-
-        found = find_images(images)
-
-        def size_of(image: str) -> tuple[int, int]:
-            if image not in found:
-                return (image_size, image_size)
-            with Image.open(found[image]) as handle:
-                return handle.size
-    elif image_size != 1024:
-        def size_of(image: str) -> tuple[int, int]:
-            return (image_size, image_size)
-    written = export_voc(gt, out, size_of)
+    written = export_voc(gt, out, image_size_reader(images, image_size))
     typer.echo(f"wrote {len(written)} VOC files to {out}")
 
 

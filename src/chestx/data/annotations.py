@@ -45,8 +45,11 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from PIL import Image
+
 from chestx.atomic import atomic_write_text
-from chestx.data.nih import BBOX_HEADER, BBOX_NAMES, read_bbox_list
+from chestx.data.images import read_gray
+from chestx.data.nih import BBOX_HEADER, BBOX_NAMES, find_images, read_bbox_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
 
@@ -255,13 +258,36 @@ def read_voc_dir(folder: str | os.PathLike) -> tuple[list[BoxAnnotation], list[t
 
 
 # ------------------------------------------------------------------ CSV <-> VOC folder
+def stored_size(path: str | os.PathLike) -> tuple[int, int]:
+    """``(width, height)`` of an image file: from its header, or for DICOM from its pixels
+    (:func:`chestx.data.images.read_gray`)."""
+    try:
+        with Image.open(path) as handle:
+            return handle.size
+    except OSError:
+        height, width = read_gray(path).shape
+        return width, height
+
+
+def image_size_reader(root: str | os.PathLike | None, default: int = 1024
+                      ) -> Callable[[str], tuple[int, int]]:
+    """``image -> (width, height)`` for :func:`export_voc`: the size of the image's file under
+    the dataset folder ``root``, or ``default`` x ``default`` (NIH's 1024) when there is none."""
+    found = find_images(root) if root is not None else {}
+
+    def size(image: str) -> tuple[int, int]:
+        return stored_size(found[image]) if image in found else (default, default)
+    return size
+
+
 def export_voc(gt: str | os.PathLike, out: str | os.PathLike,
                image_size: Callable[[str], tuple[int, int]] | None = None,
                annotator: str = "") -> list[Path]:
     """Write one VOC file per row of a ``BBox_List_2017.csv`` into ``out``.
 
     ``image_size(image) -> (width, height)`` gives the ``<size>`` of each file (default 1024 x
-    1024, NIH's stored size). Instances of one image and finding are numbered in file order.
+    1024, NIH's stored size; see :func:`image_size_reader`). Instances of one image and finding
+    are numbered in file order.
     ``out`` must hold no ``.xml`` file yet (numbers would collide with those already there).
     """
     out = Path(out)

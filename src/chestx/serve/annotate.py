@@ -38,7 +38,7 @@ from PIL import Image
 from pydantic import BaseModel
 
 from chestx import __version__
-from chestx.data.annotations import AnnotationStore, ConflictError, InvalidBoxError
+from chestx.data.annotations import AnnotationStore, ConflictError, InvalidBoxError, stored_size
 from chestx.data.images import read_gray
 from chestx.data.nih import find_images, read_data_entry, read_split_list
 from chestx.errors import ChestxError
@@ -98,13 +98,7 @@ class AnnotationDataset:
     def size(self, image: str) -> tuple[int, int]:
         """``(width, height)`` of the stored image (DICOM files are decoded once)."""
         if image not in self._sizes:
-            path = self.path(image)
-            try:
-                with Image.open(path) as handle:
-                    self._sizes[image] = handle.size
-            except OSError:
-                height, width = read_gray(path).shape
-                self._sizes[image] = (width, height)
+            self._sizes[image] = stored_size(self.path(image))
         return self._sizes[image]
 
     def gray_png(self, image: str) -> bytes | Path:
