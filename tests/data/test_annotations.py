@@ -205,3 +205,19 @@ def test_boxes_cli_reads_image_sizes_and_reports_bad_input(tmp_path, run_cli):
     assert code == 0 and "skipped" in err and "junk.xml" in err and "1 files skipped" in out
     code, _, err = run_cli("boxes", "import-voc", tmp_path / "empty", "--out", tmp_path / "o.csv")
     assert code == 2 and "empty: folder not found" in err
+
+
+def test_stored_size_reads_headers_of_png_and_dicom(tmp_path, make_dicom):
+    import numpy as np
+
+    from chestx.data.annotations import stored_size
+
+    Image.new("L", (30, 20)).save(tmp_path / "a.png")
+    gray = np.zeros((24, 40), dtype=np.uint8)
+    gray[0, 0] = 255
+    dicom = make_dicom(tmp_path / "b.dcm", gray)
+    assert stored_size(tmp_path / "a.png") == (30, 20)
+    assert stored_size(dicom) == (40, 24)
+    (tmp_path / "c.png").write_bytes(b"not an image")
+    with pytest.raises(ChestxError, match="c.png: cannot read the image size"):
+        stored_size(tmp_path / "c.png")

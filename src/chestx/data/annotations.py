@@ -45,10 +45,11 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+import pydicom
 from PIL import Image
+from pydicom.errors import InvalidDicomError
 
 from chestx.atomic import atomic_write_text
-from chestx.data.images import read_gray
 from chestx.data.nih import BBOX_HEADER, BBOX_NAMES, find_images, read_bbox_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
@@ -259,14 +260,17 @@ def read_voc_dir(folder: str | os.PathLike) -> tuple[list[BoxAnnotation], list[t
 
 # ------------------------------------------------------------------ CSV <-> VOC folder
 def stored_size(path: str | os.PathLike) -> tuple[int, int]:
-    """``(width, height)`` of an image file: from its header, or for DICOM from its pixels
-    (:func:`chestx.data.images.read_gray`)."""
+    """``(width, height)`` of an image file (PNG, JPEG, DICOM), read from its header only."""
     try:
         with Image.open(path) as handle:
             return handle.size
     except OSError:
-        height, width = read_gray(path).shape
-        return width, height
+        pass
+    try:
+        header = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        return int(header.Columns), int(header.Rows)
+    except (OSError, AttributeError, ValueError, InvalidDicomError) as exc:
+        raise ChestxError(f"{path}: cannot read the image size ({exc})") from exc
 
 
 def image_size_reader(root: str | os.PathLike | None, default: int = 1024
