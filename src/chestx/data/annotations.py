@@ -347,15 +347,15 @@ class AnnotationStore:
     Every change takes a thread lock and an ``flock`` on ``annotations/.lock`` (so two servers
     on one folder also take turns), re-reads the instance file it changes, checks the caller's
     ``version`` and ``uid`` against it, writes the XML, then regenerates the CSV from all XML
-    files. Unchanged files are not parsed twice (cached by modification time).
+    files. Unchanged files are not parsed twice (cached by inode, modification time and size).
     """
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self.folder = self.root / ANNOTATIONS_DIR
         self.csv_path = self.root / BBOX_NAMES[0]
-        self._lock = threading.Lock()
-        self._cache: dict[Path, tuple[int, BoxAnnotation]] = {}
+        self._lock = threading.RLock()  # writes, and scans (they update the cache)
+        self._cache: dict[str, tuple[tuple[int, int, int], BoxAnnotation]] = {}
         self.bad_files: list[tuple[Path, str]] = []
 
     # -- reading
@@ -370,31 +370,49 @@ class AnnotationStore:
         """The saved instance ``box_id`` (``<image stem>_<finding>_<k>``), None when absent."""
         if not _BOX_ID.fullmatch(box_id):
             raise InvalidBoxError(f"{box_id!r} is not a box id (<image stem>_<finding>_<k>)")
-        path = self.folder / f"{box_id}.xml"
-        return self._read(path) if path.is_file() else None
+        try:
+            return read_voc(self.folder / f"{box_id}.xml")
+        except ChestxError:
+            if (self.folder / f"{box_id}.xml").exists():
+                raise
+            return None
 
-    def _read(self, path: Path) -> BoxAnnotation:
-        stamp = path.stat().st_mtime_ns
-        cached = self._cache.get(path)
-        if cached is None or cached[0] != stamp:
-            cached = (stamp, read_voc(path))
-            self._cache[path] = cached
+    def _read(self, entry: os.DirEntry) -> BoxAnnotation:
+        # An atomic write replaces the file, so its inode changes with every save: the key
+        # sees a rewrite even within one tick of the modification clock.
+        info = entry.stat()
+        key = (info.st_ino, info.st_mtime_ns, info.st_size)
+        cached = self._cache.get(entry.name)
+        if cached is None or cached[0] != key:
+            cached = (key, read_voc(entry.path))
+            self._cache[entry.name] = cached
         return cached[1]
 
     def _scan(self) -> list[BoxAnnotation]:
-        if not self.folder.is_dir():
-            return []
-        found, bad = [], []
-        paths = instance_files(self.folder)
-        for path in paths:
+        with self._lock:
             try:
-                found.append(self._read(path))
-            except (ChestxError, FileNotFoundError) as exc:
-                bad.append((path, str(exc)))
-        for gone in set(self._cache) - set(paths):
-            del self._cache[gone]
-        self.bad_files = bad
-        return found
+                with os.scandir(self.folder) as listing:
+                    entries = sorted((e for e in listing if e.name.endswith(".xml")
+                                      and not e.name.startswith(".")), key=lambda e: e.name)
+            except FileNotFoundError:
+                return []
+            found, bad = [], []
+            for entry in entries:
+                try:
+                    found.append(self._read(entry))
+                except (ChestxError, FileNotFoundError) as exc:
+                    bad.append((Path(entry.path), str(exc)))
+            names = {e.name for e in entries}
+            self._cache = {n: v for n, v in self._cache.items() if n in names}
+            self.bad_files = bad
+            return found
+
+    def _next_k(self, image: str, finding: str) -> int:
+        """1 + the largest ``k`` among the files of ``image`` and ``finding`` (names only)."""
+        pattern = re.compile(re.escape(f"{Path(image).stem}_{finding}_") + r"(\d+)\.xml")
+        taken = [int(m.group(1)) for name in os.listdir(self.folder)
+                 if (m := pattern.fullmatch(name))]
+        return max(taken, default=0) + 1
 
     # -- writing
     @contextmanager
@@ -414,9 +432,8 @@ class AnnotationStore:
         (width, height)`` of the stored image); it gets the next free ``k``."""
         name = check_box(finding, *box, *size)
         with self._writing():
-            taken = {b.k for b in self._scan() if b.image == image and b.finding == name}
-            k = max(taken, default=0) + 1
-            saved = BoxAnnotation(image, name, *map(float, box), *size, k=k,
+            saved = BoxAnnotation(image, name, *map(float, box), *size,
+                                  k=self._next_k(image, name),
                                   annotator=annotator, time=utc_now(), version=1,
                                   uid=uuid.uuid4().hex)
             write_voc(self.folder, saved)
