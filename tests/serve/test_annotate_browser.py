@@ -191,6 +191,7 @@ def test_keyboard_navigation_and_filters(browser, server, dataset):
     drag(page, (0.1, 0.1), (0.3, 0.2))
     wait_for(saved_count(dataset, 1))
     page.wait_for_selector("#save-status:has-text('saved')")
+    page.wait_for_selector("#images li[data-image='00000002_000.png'] .count:has-text('1')")
 
     page.get_by_label("no box yet").check()
     page.wait_for_selector("#list-count:has-text('3 of 4')")

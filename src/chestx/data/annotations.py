@@ -33,6 +33,7 @@ new one); :class:`AnnotationStore` refuses an edit made against an older version
 from __future__ import annotations
 
 import fcntl
+import math
 import os
 import re
 import threading
@@ -115,8 +116,7 @@ def check_box(finding: str, x: float, y: float, w: float, h: float, width: int,
         raise InvalidBoxError(f"unknown finding {finding!r} (use one of "
                               f"{', '.join(FINDINGS)})") from exc
     values = (x, y, w, h)
-    if not all(isinstance(v, (int, float)) and v == v and abs(v) != float("inf")
-               for v in values):
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in values):
         raise InvalidBoxError(f"box {values} is not four finite numbers")
     if w <= 0 or h <= 0:
         raise InvalidBoxError(f"box width and height must be positive, got w={w}, h={h}")

@@ -75,6 +75,12 @@
   }
 
   function saved() {
+    const row = state.list[state.index];
+    if (row && state.image && row.image === state.image.image &&
+        row.boxes !== state.boxes.length) {
+      row.boxes = state.boxes.length;  // the work list's count follows the saves
+      renderList();
+    }
     const now = new Date();
     els.status.textContent = `all changes saved · ${now.toLocaleTimeString()}`;
     els.status.dataset.savedAt = now.toISOString();
