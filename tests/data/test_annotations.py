@@ -221,3 +221,24 @@ def test_stored_size_reads_headers_of_png_and_dicom(tmp_path, make_dicom):
     (tmp_path / "c.png").write_bytes(b"not an image")
     with pytest.raises(ChestxError, match="c.png: cannot read the image size"):
         stored_size(tmp_path / "c.png")
+
+
+def test_boxes_commands_do_not_import_torch(tmp_path):
+    """The box storage is layer 2 without torch: converting lists starts fast."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    gt = write_bbox_list(tmp_path / "gt.csv", [("a.png", "Mass", 1, 2, 3, 4)])
+    code = ("import sys\nfrom chestx.cli import main\n"
+            f"one = main(['boxes', 'export-voc', '--gt', {str(gt)!r}, '--out', "
+            f"{str(tmp_path / 'voc')!r}])\n"
+            f"two = main(['boxes', 'import-voc', {str(tmp_path / 'voc')!r}, '--out', "
+            f"{str(tmp_path / 'again.csv')!r}])\n"
+            "print(one, two, 'torch' in sys.modules)\n")
+    src = Path(__file__).resolve().parents[2] / "src"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(src)}, check=True)
+    assert result.stdout.splitlines()[-1] == "0 0 False", result.stdout + result.stderr
+    assert (tmp_path / "again.csv").read_text() == gt.read_text()

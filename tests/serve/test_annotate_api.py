@@ -201,7 +201,7 @@ def test_concurrent_saves_lose_nothing(client, dataset):
 
 
 def test_proposals_are_the_predictors_boxes_for_the_image_labels(dataset, checkpoint):
-    from chestx.predict import Predictor
+    from chestx.inference.predictor import Predictor
 
     with make_client(dataset, checkpoint) as client:
         assert client.get("/api/config").json()["proposals"] is True

@@ -43,7 +43,7 @@ from chestx.data.images import read_gray
 from chestx.data.nih import find_images, read_data_entry, read_split_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical, split_labels
-from chestx.predict import Predictor
+from chestx.inference import Predictor
 from chestx.serve.app import SECURITY_HEADERS, STATIC_DIR
 from chestx.serve.results import png_bytes
 
