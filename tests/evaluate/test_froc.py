@@ -46,3 +46,11 @@ def test_mean_froc_averages_findings_at_each_score():
     assert curve["score"].tolist() == [0.9, 0.8, 0.7, 0.3, 0.2]
     assert curve["acc"].tolist() == [0.25, 0.25, 0.25, 0.25, 0.5]
     assert curve["afp"].tolist() == [0.0, 0.25, 0.5, 0.75, 0.75]
+
+
+def test_no_boxes_at_all_gives_an_empty_curve_and_zero_accuracy():
+    empty = PRED.iloc[:0]
+    curve = mean_froc(empty, GT, "iou", 0.5)
+    assert curve.empty and curve["acc"].dtype == float
+    scores = localization_scores(empty, GT)
+    assert (scores["acc_at_afp1"] == 0).all() and (scores["afp"] == 0).all()

@@ -115,7 +115,9 @@ def froc_points(pred: pd.DataFrame, gt: pd.DataFrame, measure: str,
         for t in np.unique(scores)[::-1]:
             rows.append((finding, float(t), float((gt_score[mine] >= t).mean()),
                          float((false_scores >= t).sum()) / n_images))
-    return pd.DataFrame(rows, columns=["finding", "score", "acc", "afp"])
+    # typed even when empty (no boxes at all), so callers can do arithmetic on it
+    return pd.DataFrame(rows, columns=["finding", "score", "acc", "afp"]).astype(
+        {"finding": str, "score": float, "acc": float, "afp": float})
 
 
 def acc_at_afp(points: pd.DataFrame, finding: str, max_afp: float = MAX_AFP) -> float:
