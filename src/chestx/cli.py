@@ -176,24 +176,39 @@ def train_command(
     out: Path = typer.Option(..., "--out", help="Run folder: best.pt, last.pt, metrics.csv."),
     backbone: str = typer.Option("resnet50", "--backbone", help="alexnet, googlenet, vgg16, "
                                  "resnet50, densenet121, resnet18 or a torchvision name."),
-    pooling: str = typer.Option("lse", "--pooling", help="avg | max | lse"),
-    lse_r: float = typer.Option(10.0, "--lse-r", help="r of LSE pooling (paper: 10)."),
-    loss: str = typer.Option("wce", "--loss", help="hinge | euclidean | ce | wce"),
-    image_size: int = typer.Option(1024, "--image-size", help="Input side (paper: 1024)."),
+    recipe: str = typer.Option("auto", "--recipe", help="auto (by how the backbone starts: "
+                               "scratch, imagenet, checkpoint) | scratch | imagenet | "
+                               "checkpoint | paper (section 4). Options given here win."),
+    pooling: str | None = typer.Option(None, "--pooling", help="avg | max | lse "
+                                       "[recipe: lse]"),
+    lse_r: float | None = typer.Option(None, "--lse-r", help="r of LSE pooling [recipe: 10]."),
+    loss: str | None = typer.Option(None, "--loss", help="hinge | euclidean | ce | wce "
+                                    "[recipe: ce; paper: wce]"),
+    image_size: int | None = typer.Option(None, "--image-size", help="Input side "
+                                          "[recipe: 1024]."),
     classes: int = typer.Option(14, "--classes", help="14 (ChestX-ray14) or 8 (ChestX-ray8)."),
-    batch_size: int = typer.Option(8, "--batch-size", help="Images per forward pass."),
-    iter_size: int = typer.Option(10, "--iter-size", help="Batches accumulated per SGD step "
-                                  "(paper: batch x iter = 80)."),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="Images per forward "
+                                          "pass [recipe: 16; paper: 8]."),
+    iter_size: int | None = typer.Option(None, "--iter-size", help="Batches accumulated per "
+                                         "optimizer step [recipe: 1; paper: 10]."),
     epochs: int = typer.Option(10, "--epochs"),
-    lr: float = typer.Option(0.001, "--lr", help="SGD learning rate (cosine-annealed)."),
+    lr: float | None = typer.Option(None, "--lr", help="Learning rate, taken as given "
+                                    "[recipe: its rate x batch x iter x processes / its "
+                                    "reference batch; scratch 0.01 per 16 images]."),
     momentum: float = typer.Option(0.9, "--momentum"),
     weight_decay: float = typer.Option(1e-4, "--weight-decay"),
-    optimizer: str = typer.Option("sgd", "--optimizer", help="sgd (paper) | adamw (fewer "
-                                  "steps from scratch)."),
-    schedule: str = typer.Option("cosine", "--schedule", help="cosine | constant"),
+    optimizer: str | None = typer.Option(None, "--optimizer", help="sgd | adamw "
+                                         "[recipe: sgd]"),
+    schedule: str | None = typer.Option(None, "--schedule", help="cosine | constant "
+                                        "[recipe: cosine; paper: constant]"),
+    warmup_epochs: float | None = typer.Option(None, "--warmup-epochs", help="Linear warm-up "
+                                               "in epochs, at most a tenth of the run "
+                                               "[recipe: 0.5 from scratch/ImageNet]."),
     half_res_epochs: int = typer.Option(0, "--half-res-epochs", help="Progressive resizing: "
                                         "train the first N epochs at half --image-size."),
-    workers: int = typer.Option(2, "--workers", help="DataLoader processes (0: in-process)."),
+    workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
+                                       "[0 on a CPU of <= 4 cores: they would take cores "
+                                       "from the convolutions]."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision (fp16 on GPU, bf16 CPU)."),
     pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
@@ -205,7 +220,8 @@ def train_command(
     cache: bool = typer.Option(True, "--cache/--no-cache", help="Use DIR/cache when present."),
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where `chestx cache "
                                           "--out` wrote the cache (default DIR/cache)."),
-    augment: bool = typer.Option(True, "--augment/--no-augment", help="Crop/rotate/jitter."),
+    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Crop/rotate/"
+                                        "jitter [recipe: off; imagenet: on]."),
     max_train_images: int | None = typer.Option(None, "--max-train-images",
                                                 help="Use only the first N training images."),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
@@ -216,14 +232,14 @@ def train_command(
 
     _threads(threads)
     config = TrainConfig(
-        data=str(data), out=str(out), backbone=backbone, pooling=pooling, lse_r=lse_r,
-        loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
+        data=str(data), out=str(out), backbone=backbone, recipe=recipe, pooling=pooling,
+        lse_r=lse_r, loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
         iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, schedule=schedule, workers=workers,
-        device=device, half_res_epochs=half_res_epochs,
-        amp=amp, pretrained=pretrained, weights=str(weights) if weights else None,
-        split=split, seed=seed, resume=resume, cache=cache,
-        cache_dir=str(cache_dir) if cache_dir else None, augment=augment,
+        weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
+        warmup_epochs=warmup_epochs, workers=workers, device=device,
+        half_res_epochs=half_res_epochs, amp=amp, pretrained=pretrained,
+        weights=str(weights) if weights else None, split=split, seed=seed, resume=resume,
+        cache=cache, cache_dir=str(cache_dir) if cache_dir else None, augment=augment,
         max_train_images=max_train_images, progress=not quiet)
     result = train(config)
     best = (f"best mean val AUC {result.best_auc:.4f} at epoch {result.best_epoch}"
