@@ -276,6 +276,9 @@ def evaluate_command(
     batch_size: int = typer.Option(16, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     workers: int = typer.Option(2, "--workers"),
+    labels: Path | None = typer.Option(None, "--labels", help="Radiologist labels (e.g. "
+                                       "google2019_nih-chest-xray-labels.csv.gz): also the "
+                                       "AUC against them, beside the dataset's own."),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -284,8 +287,13 @@ def evaluate_command(
 
     _threads(threads)
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
-                                 device=device, workers=workers, progress=not quiet)
+                                 device=device, workers=workers, progress=not quiet,
+                                 radiologist_labels=labels)
+    typer.echo(_recipe_summary(result.recipe))
     _print_table(result.table, f"{split}: {len(result.image_ids)} images")
+    if result.radiologists is not None:
+        _print_table(result.radiologists, f"AUC against the radiologists' labels ({labels.name})"
+                     " and against the dataset's, same images")
     if (data / "synth.json").is_file():  # phantoms: only the planted findings are learnable
         from chestx.data.synth import PLANTED_FINDINGS
 
@@ -293,6 +301,36 @@ def evaluate_command(
         typer.echo(f"mean AUC over the {planted.notna().sum()} planted findings: "
                    f"{planted.mean():.4f}")
     typer.echo(f"wrote {', '.join(str(p) for p in result.files.values())}")
+
+
+def _recipe_summary(recipe: dict) -> str:
+    """One line: the recipe a checkpoint was trained with and its settings."""
+    if not recipe:
+        return "trained with: (no recipe recorded)"
+    settings = recipe.get("settings", {})
+    shown = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in settings.items() if v is not None)
+    given = f"; given: {', '.join(recipe['given'])}" if recipe.get("given") else ""
+    return f"trained with recipe {recipe.get('name')}: {shown}{given}"
+
+
+@app.command("label-audit")
+def label_audit_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV)."),
+    against: Path = typer.Option(..., "--against", help="Radiologist labels, e.g. "
+                                 "google2019_nih-chest-xray-labels.csv.gz."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the table to this CSV."),
+) -> None:
+    """The dataset's labels against radiologists' on the images both have (CSVs only)."""
+    from chestx.atomic import atomic_open
+    from chestx.evaluate.label_audit import audit_files
+
+    table = audit_files(data, against)
+    _print_table(table, f"{Path(data).name} labels vs radiologists' ({against.name}) as truth")
+    if out is not None:
+        with atomic_open(out) as handle:
+            table.to_csv(handle, index=False, float_format="%.4f")
+        typer.echo(f"wrote {out}")
 
 
 @app.command("reproduce")

@@ -16,8 +16,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from chestx.atomic import atomic_open
+from chestx.data.entries import read_data_entry
 from chestx.errors import ChestxError
 from chestx.evaluate.classification import auc_table, per_class_auc, plot_roc
+from chestx.evaluate.label_audit import radiologist_auc, read_mapping, read_radiologist_labels
 from chestx.models import ChestXNet, get_loss
 from chestx.models.checkpoint import model_from_state, read_checkpoint
 from chestx.progress import new_progress
@@ -102,21 +104,26 @@ class Evaluation:
     table: pd.DataFrame
     out: Path
     files: dict[str, Path] = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)
+    radiologists: pd.DataFrame | None = None
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         out: str | os.PathLike, split: str = "test",
                         split_mode: str | None = None, seed: int | None = None,
                         batch_size: int = 16, device: str = "auto", workers: int = 2,
-                        use_cache: bool = True, progress: bool = True) -> Evaluation:
+                        use_cache: bool = True, progress: bool = True,
+                        radiologist_labels: str | os.PathLike | None = None) -> Evaluation:
     """Evaluate ``checkpoint`` on part ``split`` (train, val, test or all) of dataset ``data``.
 
     The split mode and seed default to those the run was trained with (so ``test`` is the
     same held-out part). Writes ``out/predictions.csv`` (``Image Index`` + one probability
     column per class), ``out/auc.csv`` (``finding,auc,n_pos,n_neg`` + ``mean``; a class with
-    no positives has an empty auc) and ``out/roc.png``.
+    no positives has an empty auc) and ``out/roc.png``. With ``radiologist_labels`` (a
+    radiologist label file, see :mod:`chestx.evaluate.label_audit`) also
+    ``out/radiologist_auc.csv``: the AUC against those labels beside the AUC against the
+    dataset's own, on the split's images that have them.
     """
-    from chestx.data.nih import read_data_entry
     from chestx.training.data import image_dataset, split_ids
     from chestx.training.distributed import resolve_device
 
@@ -151,7 +158,10 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
         table.to_csv(handle, index=False, float_format="%.4f")
     plot_roc(labels, probabilities, model.classes, files["roc"],
              title=f"{model.config['backbone']} on {Path(data).name} ({split}, n={len(kept)})")
-    evaluation = Evaluation(model, dataset, kept, probabilities, labels, table, out, files)
+    evaluation = Evaluation(model, dataset, kept, probabilities, labels, table, out, files,
+                            recipe=_recipe_of(state))
+    if radiologist_labels is not None:
+        evaluation.radiologists = _against_radiologists(evaluation, data, radiologist_labels)
     # ---- localization (owner: localization engineer) -------------------------------------
     # When ``data`` holds BBox_List_2017.csv, localize here with ``evaluation.model`` and
     # ``evaluation.dataset`` and add the written files to ``evaluation.files``.
@@ -160,3 +170,30 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     add_localization(evaluation, data, progress=progress)
     # ---- end localization --------------------------------------------------------------------
     return evaluation
+
+
+def _recipe_of(state: dict) -> dict:
+    """The training recipe a checkpoint records: its name, the resolved settings and the
+    options given explicitly (empty for a checkpoint older than recipes)."""
+    trained = state.get("train_config") or {}
+    recipe = dict(state.get("recipe") or {})
+    if not trained:
+        return recipe
+    keys = ("optimizer", "lr", "batch_size", "iter_size", "loss", "pooling", "lse_r",
+            "augment", "schedule", "warmup_epochs", "image_size", "epochs")
+    return recipe | {"name": recipe.get("name", trained.get("recipe", "before recipes")),
+                     "settings": {k: trained.get(k) for k in keys}}
+
+
+def _against_radiologists(evaluation: Evaluation, data: str | os.PathLike,
+                          path: str | os.PathLike) -> pd.DataFrame:
+    mapping = read_mapping()
+    table = radiologist_auc(evaluation.image_ids, evaluation.probabilities,
+                            evaluation.model.classes, read_data_entry(data),
+                            read_radiologist_labels(path, list(mapping)), mapping)
+    if table.empty or not table["n"].max():
+        raise ChestxError(f"{path}: no image of the evaluated split has radiologist labels")
+    evaluation.files["radiologist_auc"] = evaluation.out / "radiologist_auc.csv"
+    with atomic_open(evaluation.files["radiologist_auc"]) as handle:
+        table.to_csv(handle, index=False, float_format="%.4f")
+    return table
