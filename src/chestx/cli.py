@@ -342,17 +342,19 @@ def reproduce_command(
                                       "grid, e.g. resnet18,alexnet or lse:10,avg or ce,wce."),
     backbone: str = typer.Option("resnet50", "--backbone", help="Backbone of the losses and "
                                  "pooling grids (paper: ResNet-50)."),
-    image_size: int = typer.Option(1024, "--image-size"),
+    recipe: str = typer.Option("paper", "--recipe", help="Settings of the runs: paper (§4) "
+                               "or auto | scratch | imagenet | checkpoint (see train)."),
+    image_size: int | None = typer.Option(None, "--image-size", help="[recipe: 1024]"),
     classes: int = typer.Option(8, "--classes", help="8 as in Table 3, or 14."),
     epochs: int = typer.Option(10, "--epochs"),
-    batch_size: int = typer.Option(8, "--batch-size"),
-    iter_size: int = typer.Option(10, "--iter-size"),
-    lr: float = typer.Option(0.001, "--lr"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="[recipe]"),
+    iter_size: int | None = typer.Option(None, "--iter-size", help="[recipe]"),
+    lr: float | None = typer.Option(None, "--lr", help="[recipe, scaled by the batch]"),
     pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
     split: str = typer.Option("official", "--split", help="official | random"),
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device"),
-    workers: int = typer.Option(2, "--workers"),
+    workers: int | None = typer.Option(None, "--workers"),
     amp: bool = typer.Option(False, "--amp"),
     max_train_images: int | None = typer.Option(None, "--max-train-images"),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
@@ -363,7 +365,8 @@ def reproduce_command(
     from chestx.training.reproduce import reproduce
 
     _threads(threads)
-    base = TrainConfig(data=str(data), out=str(out), backbone=backbone, image_size=image_size,
+    base = TrainConfig(data=str(data), out=str(out), backbone=backbone, recipe=recipe,
+                       image_size=image_size,
                        classes=classes, epochs=epochs, batch_size=batch_size,
                        iter_size=iter_size, lr=lr, pretrained=pretrained, split=split,
                        seed=seed, device=device, workers=workers, amp=amp,
