@@ -4,6 +4,7 @@ options winning, --recipe paper, and the recipe kept across --resume."""
 import math
 
 import pytest
+import torch
 
 from chestx.errors import ChestxError
 from chestx.models import read_checkpoint
@@ -128,3 +129,27 @@ def test_evaluate_shows_the_recipe(tiny_data, tmp_path, run_cli):
 
 def test_recipe_file_has_every_start():
     assert set(load_recipes()) == {"scratch", "imagenet", "checkpoint", "paper"}
+
+
+def test_in_memory_dataset_decodes_each_image_once(tiny_data):
+    from chestx.training.data import InMemory, image_dataset, split_ids
+
+    ids = split_ids(tiny_data)["train"][:3]
+    plain = image_dataset(tiny_data, ids, 14, 32, use_cache=False)
+    kept = image_dataset(tiny_data, ids, 14, 32, use_cache=False, in_memory=True)
+    assert isinstance(kept, InMemory) and not isinstance(plain, InMemory)
+    reads = []
+    original = kept.dataset.__class__.__getitem__
+
+    def counting(self, index):
+        reads.append(index)
+        return original(self, index)
+
+    kept.dataset.__class__.__getitem__ = counting
+    try:
+        first = [kept[i] for i in range(3)] + [kept[i] for i in range(3)]
+    finally:
+        kept.dataset.__class__.__getitem__ = original
+    assert reads == [0, 1, 2]  # the second epoch read nothing
+    for i in range(3):
+        assert torch.equal(first[i][0], plain[i][0]) and first[i][0] is first[i + 3][0]

@@ -386,10 +386,12 @@ def _train(config: TrainConfig, context: Context,
     ids = split_ids(config.data, config.split, config.seed)
     train_ids = ids["train"][: config.max_train_images] if config.max_train_images else ids[
         "train"]
+    # in-process loading keeps the decoded images: decoding PNGs was ~6 % of a CPU epoch
+    in_memory = config.workers == 0
     train_set = image_dataset(config.data, train_ids, config.classes, config.image_size,
-                              config.cache, config.cache_dir)
+                              config.cache, config.cache_dir, in_memory)
     val_set = image_dataset(config.data, ids["val"], config.classes, config.image_size,
-                            config.cache, config.cache_dir) if context.main else None
+                            config.cache, config.cache_dir, in_memory) if context.main else None
     net: torch.nn.Module = model
     if context.distributed:
         net = DistributedDataParallel(
