@@ -275,7 +275,8 @@ def evaluate_command(
     split: str = typer.Option("test", "--split", help="test | val | train | all"),
     batch_size: int = typer.Option(16, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
-    workers: int = typer.Option(2, "--workers"),
+    workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
+                                       "[0 on a CPU of <= 4 cores]."),
     labels: Path | None = typer.Option(None, "--labels", help="Radiologist labels (e.g. "
                                        "google2019_nih-chest-xray-labels.csv.gz): also the "
                                        "AUC against them, beside the dataset's own."),

@@ -153,3 +153,14 @@ def test_in_memory_dataset_decodes_each_image_once(tiny_data):
     assert reads == [0, 1, 2]  # the second epoch read nothing
     for i in range(3):
         assert torch.equal(first[i][0], plain[i][0]) and first[i][0] is first[i + 3][0]
+
+
+def test_default_workers_leave_a_small_cpu_to_the_convolutions():
+    from chestx.training.distributed import default_workers
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert [default_workers(cpu, n) for n in (1, 2, 4, 8, 16, 64)] == [0, 0, 0, 2, 4, 4]
+    assert [default_workers(gpu, n) for n in (2, 16)] == [2, 8]
+    config, _ = resolve_config(_bare(pretrained=False), device=cpu)
+    assert config.workers == default_workers(cpu)
+    assert resolve_config(_bare(pretrained=False, workers=3))[0].workers == 3

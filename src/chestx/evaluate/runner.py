@@ -111,7 +111,7 @@ class Evaluation:
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         out: str | os.PathLike, split: str = "test",
                         split_mode: str | None = None, seed: int | None = None,
-                        batch_size: int = 16, device: str = "auto", workers: int = 2,
+                        batch_size: int = 16, device: str = "auto", workers: int | None = None,
                         use_cache: bool = True, progress: bool = True,
                         radiologist_labels: str | os.PathLike | None = None) -> Evaluation:
     """Evaluate ``checkpoint`` on part ``split`` (train, val, test or all) of dataset ``data``.
@@ -125,7 +125,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     dataset's own, on the split's images that have them.
     """
     from chestx.training.data import image_dataset, split_ids
-    from chestx.training.distributed import resolve_device
+    from chestx.training.distributed import default_workers, resolve_device
 
     state = read_checkpoint(checkpoint)
     model = model_from_state(state, checkpoint)
@@ -143,6 +143,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
         raise ChestxError(f"{checkpoint}: evaluate needs a 14- or 8-class model")
     dataset = image_dataset(data, ids, num_classes, model.config["image_size"], use_cache)
     target = resolve_device(device)
+    workers = default_workers(target) if workers is None else workers
     probabilities, labels, kept, _ = predict(model, dataset, batch_size, target, workers,
                                              progress=progress)
     out = Path(out)

@@ -10,7 +10,6 @@ an uninterrupted run (on CPU, same settings).
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from chestx.models.checkpoint import read_checkpoint, save_checkpoint
 from chestx.progress import new_progress, stderr_console
 from chestx.training.augment import Augment
 from chestx.training.data import collate_readable, image_dataset, split_ids
-from chestx.training.distributed import Context, setup, teardown
+from chestx.training.distributed import Context, default_workers, setup, teardown
 from chestx.training.recipe import (
     RECIPE_FIELDS,
     RECIPE_NAMES,
@@ -154,16 +153,6 @@ def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
     merged = {k: v for k, v in saved.items() if k in known}
     merged.update({k: getattr(config, k) for k in RESUMABLE_OVERRIDES})
     return TrainConfig(**merged)
-
-
-def default_workers(device: torch.device, cpus: int | None = None) -> int:
-    """DataLoader processes when ``--workers`` is not given: none on a CPU-only machine of 4
-    cores or fewer (a worker there takes a core from the convolutions, which dominate an
-    epoch), else up to 4 on CPU and up to 8 feeding a GPU."""
-    cpus = cpus or os.cpu_count() or 1
-    if device.type == "cuda":
-        return min(8, cpus)
-    return 0 if cpus <= 4 else min(4, cpus // 4)
 
 
 def resolve_config(config: TrainConfig, world_size: int = 1,
