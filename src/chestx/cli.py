@@ -180,35 +180,35 @@ def train_command(
                                "scratch, imagenet, checkpoint) | scratch | imagenet | "
                                "checkpoint | paper (section 4). Options given here win."),
     pooling: str | None = typer.Option(None, "--pooling", help="avg | max | lse "
-                                       "[recipe: lse]"),
-    lse_r: float | None = typer.Option(None, "--lse-r", help="r of LSE pooling [recipe: 10]."),
+                                       "(recipe: lse)"),
+    lse_r: float | None = typer.Option(None, "--lse-r", help="r of LSE pooling (recipe: 10)."),
     loss: str | None = typer.Option(None, "--loss", help="hinge | euclidean | ce | wce "
-                                    "[recipe: ce; paper: wce]"),
+                                    "(recipe: ce; paper: wce)"),
     image_size: int | None = typer.Option(None, "--image-size", help="Input side "
-                                          "[recipe: 1024]."),
+                                          "(recipe: 1024)."),
     classes: int = typer.Option(14, "--classes", help="14 (ChestX-ray14) or 8 (ChestX-ray8)."),
     batch_size: int | None = typer.Option(None, "--batch-size", help="Images per forward "
-                                          "pass [recipe: 16; paper: 8]."),
+                                          "pass (recipe: 16; paper: 8)."),
     iter_size: int | None = typer.Option(None, "--iter-size", help="Batches accumulated per "
-                                         "optimizer step [recipe: 1; paper: 10]."),
+                                         "optimizer step (recipe: 1; paper: 10)."),
     epochs: int = typer.Option(10, "--epochs"),
     lr: float | None = typer.Option(None, "--lr", help="Learning rate, taken as given "
-                                    "[recipe: its rate x batch x iter x processes / its "
-                                    "reference batch; scratch 0.01 per 16 images]."),
+                                    "(recipe: its rate x batch x iter x processes / its "
+                                    "reference batch; scratch 0.01 per 16 images)."),
     momentum: float = typer.Option(0.9, "--momentum"),
     weight_decay: float = typer.Option(1e-4, "--weight-decay"),
     optimizer: str | None = typer.Option(None, "--optimizer", help="sgd | adamw "
-                                         "[recipe: sgd]"),
+                                         "(recipe: sgd)"),
     schedule: str | None = typer.Option(None, "--schedule", help="cosine | constant "
-                                        "[recipe: cosine; paper: constant]"),
+                                        "(recipe: cosine; paper: constant)"),
     warmup_epochs: float | None = typer.Option(None, "--warmup-epochs", help="Linear warm-up "
                                                "in epochs, at most a tenth of the run "
-                                               "[recipe: 0.5 from scratch/ImageNet]."),
+                                               "(recipe: 0.5 from scratch/ImageNet)."),
     half_res_epochs: int = typer.Option(0, "--half-res-epochs", help="Progressive resizing: "
                                         "train the first N epochs at half --image-size."),
     workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
-                                       "[0 on a CPU of <= 4 cores: they would take cores "
-                                       "from the convolutions]."),
+                                       "(0 on a CPU of <= 4 cores: they would take cores "
+                                       "from the convolutions)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     amp: bool = typer.Option(False, "--amp", help="Mixed precision (fp16 on GPU, bf16 CPU)."),
     pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
@@ -221,7 +221,7 @@ def train_command(
     cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where `chestx cache "
                                           "--out` wrote the cache (default DIR/cache)."),
     augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Crop/rotate/"
-                                        "jitter [recipe: off; imagenet: on]."),
+                                        "jitter (recipe: off; imagenet: on)."),
     max_train_images: int | None = typer.Option(None, "--max-train-images",
                                                 help="Use only the first N training images."),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
@@ -276,7 +276,7 @@ def evaluate_command(
     batch_size: int = typer.Option(16, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
-                                       "[0 on a CPU of <= 4 cores]."),
+                                       "(0 on a CPU of <= 4 cores)."),
     labels: Path | None = typer.Option(None, "--labels", help="Radiologist labels (e.g. "
                                        "google2019_nih-chest-xray-labels.csv.gz): also the "
                                        "AUC against them, beside the dataset's own."),
@@ -345,12 +345,12 @@ def reproduce_command(
                                  "pooling grids (paper: ResNet-50)."),
     recipe: str = typer.Option("paper", "--recipe", help="Settings of the runs: paper (§4) "
                                "or auto | scratch | imagenet | checkpoint (see train)."),
-    image_size: int | None = typer.Option(None, "--image-size", help="[recipe: 1024]"),
+    image_size: int | None = typer.Option(None, "--image-size", help="(recipe: 1024)"),
     classes: int = typer.Option(8, "--classes", help="8 as in Table 3, or 14."),
     epochs: int = typer.Option(10, "--epochs"),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="[recipe]"),
-    iter_size: int | None = typer.Option(None, "--iter-size", help="[recipe]"),
-    lr: float | None = typer.Option(None, "--lr", help="[recipe, scaled by the batch]"),
+    batch_size: int | None = typer.Option(None, "--batch-size", help="(recipe)"),
+    iter_size: int | None = typer.Option(None, "--iter-size", help="(recipe)"),
+    lr: float | None = typer.Option(None, "--lr", help="(recipe, scaled by the batch)"),
     pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
     split: str = typer.Option("official", "--split", help="official | random"),
     seed: int = typer.Option(0, "--seed"),
