@@ -18,13 +18,14 @@ from pathlib import Path
 import torch
 
 from chestx.data.synth import synthesize
-from chestx.evaluate.runner import validate
 from chestx.models import build_model, get_loss
 from chestx.models.checkpoint import save_checkpoint
 from chestx.training.augment import Augment
+from chestx.training.config import TrainConfig
 from chestx.training.data import image_dataset, split_ids
 from chestx.training.distributed import Context
-from chestx.training.loop import TrainConfig, _loader
+from chestx.training.loop import _loader
+from chestx.training.validation import validate
 
 
 def _phases(root: Path, size: int, batches: int, workers: int, batch_size: int = 16

@@ -12,31 +12,18 @@ the speed-up of 2 workers over 1 measured in the same run. Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
+import chestx.data.sample_dicoms as samples
 from chestx.data.ingest import ingest
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def load_writer():
-    spec = importlib.util.spec_from_file_location(
-        "make_sample_dicoms", REPO / "scripts" / "make_sample_dicoms.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def make_folder(root: Path, files: int, pixels: int, syntax: str) -> float:
     """Write the DICOM folder; return the MB written."""
-    samples = load_writer()
     rng = np.random.default_rng(0)
     base = samples.chest_phantom(pixels, pixels, rng)
     for i in range(files):

@@ -18,7 +18,8 @@ from pathlib import Path
 from torch.utils.data import DataLoader
 
 from chestx.data.cache import CachedDataset, build_cache, find_cache
-from chestx.data.nih import DATA_ENTRY_COLUMNS, NIHDataset
+from chestx.data.datasets import NIHDataset
+from chestx.data.nih import DATA_ENTRY_COLUMNS
 
 SHARED_IMAGES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "nih" / "images"
 

@@ -18,9 +18,9 @@ import time
 import numpy as np
 import torch
 
-from chestx.data.images import to_tensor
+from chestx.data.tensors import to_tensor
 from chestx.findings import FINDINGS
-from chestx.localize import localize_images
+from chestx.inference.forward import localize_images
 from chestx.models import build_model
 
 TARGET = 0.20

@@ -44,7 +44,7 @@ def main() -> None:
 
     import onnxruntime as ort
 
-    from chestx.export import export_onnx
+    from chestx.inference.export import export_onnx
     from chestx.models import build_model, load_checkpoint
 
     torch.set_num_threads(args.threads)
@@ -53,8 +53,8 @@ def main() -> None:
     else:
         torch.manual_seed(0)
         model = build_model(args.backbone, image_size=args.image_size).eval()
-    size = int(model.config["image_size"])
-    print(f"model: {model.config['backbone']} at {size} px, {len(model.classes)} classes; "
+    size = int(model.config.image_size)
+    print(f"model: {model.config.backbone} at {size} px, {len(model.classes)} classes; "
           f"{args.threads} threads; torch {torch.__version__}, onnxruntime {ort.__version__}")
 
     with tempfile.TemporaryDirectory() as folder:

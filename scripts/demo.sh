@@ -71,7 +71,7 @@ step "7. export the model (logits and heatmaps) to ONNX"
 
 step "8. database builder: DICOM files + reports -> NIH layout, then train-ready"
 if [ ! -d "$OUT/hospital_src" ]; then
-    "$BIN/python" "$ROOT/scripts/make_sample_dicoms.py" "$OUT/hospital_src" --patients 6 \
+    "$BIN/python" -m chestx.data.sample_dicoms "$OUT/hospital_src" --patients 6 \
         --size "$SIZE"
 fi
 "$CHESTX" ingest "$OUT/hospital_src/dicom" --out "$OUT/hospital" \
@@ -86,7 +86,8 @@ cat <<EOF
   training run         $OUT/run  (best.pt, last.pt, metrics.csv)
   evaluation           $OUT/eval  (auc.csv, roc.png, predictions.csv, boxes.csv,
                        localization.csv; the paper's box generator: *_paper.csv)
-  heatmaps + boxes     $OUT/localize  (blue ground truth, green hit, red false positive)
+  heatmaps + boxes     $OUT/localize/overlays  (blue ground truth, green hit, red false
+                       positive; predictions.csv, boxes.csv)
   predictions          $OUT/predict  (overlays, summary.txt)
   exported model       $OUT/export/model.onnx
   hospital database    $OUT/hospital  (images/, Data_Entry_2017.csv, id_map.csv,

@@ -7,14 +7,19 @@ one line and exits with status 2.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 import math
 import sys
+import typing
 from pathlib import Path
 
 import typer
 
 from chestx import __version__
 from chestx.errors import ChestxError
+from chestx.findings import DEFAULT_THRESHOLD
+from chestx.training.config import TrainConfig
 
 app = typer.Typer(
     name="chestx",
@@ -107,7 +112,7 @@ def stats_command(
 
 # -------------------------------------------------------------- reports (issue: labeler)
 @app.command("label")
-def label_cmd(
+def label_command(
     input: Path = typer.Argument(..., help="CSV with columns report_id,text, or a folder of "
                                            ".txt reports (report_id = file stem)."),
     output: Path = typer.Option(..., "-o", "--output", help="Labels CSV to write."),
@@ -129,7 +134,7 @@ def label_cmd(
 
 
 @app.command("label-eval")
-def label_eval_cmd(
+def label_eval_command(
     gold: Path = typer.Argument(..., help="Gold CSV with report_id,gold (as openi_dev.csv)."),
     pred: Path = typer.Argument(..., help="Labels CSV written by `chestx label`."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
@@ -167,86 +172,74 @@ def _print_table(frame, title: str) -> None:
     Console().print(table)
 
 
-_PRETRAINED_HELP = "Start from torchvision's ImageNet weights (downloaded; offline use --weights)."
+def config_options(cls: type, defaults: dict | None = None,
+                   skip: tuple[str, ...] = ()) -> list[inspect.Parameter]:
+    """Typer options for the fields of dataclass ``cls`` (see :mod:`chestx.training.config`).
+
+    Each field with ``help`` metadata becomes ``--field-name`` (``--x/--no-x`` for a bool)
+    with the field's default (or ``defaults[name]``), its help, its ``choices`` listed, and
+    ``Path`` for a ``path`` field; a field without a default is a required option.
+    """
+    hints = typing.get_type_hints(cls)
+    params = []
+    for item in dataclasses.fields(cls):
+        meta = item.metadata
+        if item.name in skip or not meta.get("cli", True):
+            continue
+        flag = "--" + item.name.replace("_", "-")
+        default = (defaults or {}).get(item.name, item.default)
+        kind = hints[item.name]
+        if meta.get("path"):
+            kind = Path if default is dataclasses.MISSING else Path | None
+            default = Path(default) if isinstance(default, str) else default
+        help_text = meta["help"] + (f" (one of {', '.join(map(str, meta['choices']))})"
+                                    if "choices" in meta else "")
+        flag_kind = kind in (bool, bool | None)  # None: left to the recipe
+        decls = [f"{flag}/--no-{flag[2:]}"] if flag_kind else [flag]
+        typed = typer.Option(... if default is dataclasses.MISSING else default, *decls,
+                             help=help_text, min=meta.get("min"))
+        params.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY,
+                                        default=typed, annotation=kind))
+    return params
 
 
-@app.command("train")
-def train_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
-    out: Path = typer.Option(..., "--out", help="Run folder: best.pt, last.pt, metrics.csv."),
-    backbone: str = typer.Option("resnet50", "--backbone", help="alexnet, googlenet, vgg16, "
-                                 "resnet50, densenet121, resnet18 or a torchvision name."),
-    recipe: str = typer.Option("auto", "--recipe", help="auto (by how the backbone starts: "
-                               "scratch, imagenet, checkpoint) | scratch | imagenet | "
-                               "checkpoint | paper (section 4). Options given here win."),
-    pooling: str | None = typer.Option(None, "--pooling", help="avg | max | lse "
-                                       "(recipe: lse)"),
-    lse_r: float | None = typer.Option(None, "--lse-r", help="r of LSE pooling (recipe: 10)."),
-    loss: str | None = typer.Option(None, "--loss", help="hinge | euclidean | ce | wce "
-                                    "(recipe: ce; paper: wce)"),
-    image_size: int | None = typer.Option(None, "--image-size", help="Input side "
-                                          "(recipe: 1024)."),
-    classes: int = typer.Option(14, "--classes", help="14 (ChestX-ray14) or 8 (ChestX-ray8)."),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="Images per forward "
-                                          "pass (recipe: 16; paper: 8)."),
-    iter_size: int | None = typer.Option(None, "--iter-size", help="Batches accumulated per "
-                                         "optimizer step (recipe: 1; paper: 10)."),
-    epochs: int = typer.Option(10, "--epochs"),
-    lr: float | None = typer.Option(None, "--lr", help="Learning rate, taken as given "
-                                    "(recipe: its rate x batch x iter x processes / its "
-                                    "reference batch; scratch 0.01 per 16 images)."),
-    momentum: float = typer.Option(0.9, "--momentum"),
-    weight_decay: float = typer.Option(1e-4, "--weight-decay"),
-    optimizer: str | None = typer.Option(None, "--optimizer", help="sgd | adamw "
-                                         "(recipe: sgd)"),
-    schedule: str | None = typer.Option(None, "--schedule", help="cosine | constant "
-                                        "(recipe: cosine; paper: constant)"),
-    warmup_epochs: float | None = typer.Option(None, "--warmup-epochs", help="Linear warm-up "
-                                               "in epochs, at most a tenth of the run "
-                                               "(recipe: 0.5 from scratch/ImageNet)."),
-    half_res_epochs: int = typer.Option(0, "--half-res-epochs", help="Progressive resizing: "
-                                        "train the first N epochs at half --image-size."),
-    workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
-                                       "(0 on a CPU of <= 4 cores: they would take cores "
-                                       "from the convolutions)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
-    amp: bool = typer.Option(False, "--amp", help="Mixed precision (fp16 on GPU, bf16 CPU)."),
-    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
-    weights: Path | None = typer.Option(None, "--weights", help="Backbone state dict "
-                                        "(torchvision) or a chestx checkpoint to start from."),
-    split: str = typer.Option("official", "--split", help="official | random (patient-wise)."),
-    seed: int = typer.Option(0, "--seed"),
-    resume: bool = typer.Option(False, "--resume", help="Continue the run in --out."),
-    cache: bool = typer.Option(True, "--cache/--no-cache", help="Use DIR/cache when present."),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", help="Where `chestx cache "
-                                          "--out` wrote the cache (default DIR/cache)."),
-    augment: bool | None = typer.Option(None, "--augment/--no-augment", help="Crop/rotate/"
-                                        "jitter (recipe: off; imagenet: on)."),
-    max_train_images: int | None = typer.Option(None, "--max-train-images",
-                                                help="Use only the first N training images."),
-    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
-) -> None:
+def _config_from(cls: type, options: dict, **fixed) -> object:
+    """An instance of dataclass ``cls`` from parsed options (``Path`` values as ``str``)."""
+    names = {item.name for item in dataclasses.fields(cls)}
+    values = {k: str(v) if isinstance(v, Path) else v for k, v in options.items() if k in names}
+    return cls(**{**values, **fixed})
+
+
+def _with_options(command, params: list[inspect.Parameter]):
+    """Give ``command(**options)`` the signature typer reads its options from."""
+    command.__signature__ = inspect.Signature(params)
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    return command
+
+
+_THREADS = inspect.Parameter("threads", inspect.Parameter.KEYWORD_ONLY, annotation=int,
+                             default=typer.Option(0, "--threads",
+                                                  help="CPU threads (0: torch's default)."))
+_QUIET = inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, annotation=bool,
+                           default=typer.Option(False, "--quiet", "-q", help="No progress bars."))
+
+
+def train_command(**options) -> None:
     """Train the paper's weakly-supervised multi-label classifier (§3.1, §4)."""
-    from chestx.training import TrainConfig, train
+    from chestx.training import train
 
-    _threads(threads)
-    config = TrainConfig(
-        data=str(data), out=str(out), backbone=backbone, recipe=recipe, pooling=pooling,
-        lse_r=lse_r, loss=loss, image_size=image_size, classes=classes, batch_size=batch_size,
-        iter_size=iter_size, epochs=epochs, lr=lr, momentum=momentum,
-        weight_decay=weight_decay, optimizer=optimizer, schedule=schedule,
-        warmup_epochs=warmup_epochs, workers=workers, device=device,
-        half_res_epochs=half_res_epochs, amp=amp, pretrained=pretrained,
-        weights=str(weights) if weights else None, split=split, seed=seed, resume=resume,
-        cache=cache, cache_dir=str(cache_dir) if cache_dir else None, augment=augment,
-        max_train_images=max_train_images, progress=not quiet)
+    _threads(options["threads"])
+    config = _config_from(TrainConfig, options, progress=not options["quiet"])
     result = train(config)
     best = (f"best mean val AUC {result.best_auc:.4f} at epoch {result.best_epoch}"
             if math.isfinite(result.best_auc) else
             f"no val AUC (no finding has both positives and negatives in val); best.pt is "
             f"epoch {result.best_epoch}")
-    typer.echo(f"{best}; wrote {out}/best.pt, last.pt, metrics.csv")
+    typer.echo(f"{best}; wrote {config.out}/best.pt, last.pt, metrics.csv")
+
+
+app.command("train")(_with_options(train_command,
+                                   [*config_options(TrainConfig), _THREADS, _QUIET]))
 
 
 @app.command("cache")
@@ -276,7 +269,10 @@ def evaluate_command(
     batch_size: int = typer.Option(16, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
-                                       "(0 on a CPU of <= 4 cores)."),
+                                       "(default 0 on a CPU of <= 4 cores)."),
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
+                                    help="Probability at which predictions.csv calls a "
+                                    "finding positive (Finding Labels)."),
     labels: Path | None = typer.Option(None, "--labels", help="Radiologist labels (e.g. "
                                        "google2019_nih-chest-xray-labels.csv.gz): also the "
                                        "AUC against them, beside the dataset's own."),
@@ -284,23 +280,20 @@ def evaluate_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
-    from chestx.evaluate.runner import evaluate_checkpoint
+    from chestx.inference.evaluate import evaluate_checkpoint, planted_summary
 
     _threads(threads)
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
                                  device=device, workers=workers, progress=not quiet,
-                                 radiologist_labels=labels)
+                                 threshold=threshold, radiologist_labels=labels)
     typer.echo(_recipe_summary(result.recipe))
     _print_table(result.table, f"{split}: {len(result.image_ids)} images")
     if result.radiologists is not None:
         _print_table(result.radiologists, f"AUC against the radiologists' labels ({labels.name})"
                      " and against the dataset's, same images")
-    if (data / "synth.json").is_file():  # phantoms: only the planted findings are learnable
-        from chestx.data.synth import PLANTED_FINDINGS
-
-        planted = result.table[result.table["finding"].isin(PLANTED_FINDINGS)]["auc"]
-        typer.echo(f"mean AUC over the {planted.notna().sum()} planted findings: "
-                   f"{planted.mean():.4f}")
+    planted = planted_summary(result, data)
+    if planted is not None:
+        typer.echo(planted)
     typer.echo(f"wrote {', '.join(str(p) for p in result.files.values())}")
 
 
@@ -334,85 +327,35 @@ def label_audit_command(
         typer.echo(f"wrote {out}")
 
 
-@app.command("reproduce")
-def reproduce_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
-    grid: str = typer.Option(..., "--grid", help="backbones | losses | pooling"),
-    out: Path = typer.Option(Path("reproduce"), "--out", help="Folder for runs and tables."),
-    values: str | None = typer.Option(None, "--values", help="Comma list overriding the "
-                                      "grid, e.g. resnet18,alexnet or lse:10,avg or ce,wce."),
-    backbone: str = typer.Option("resnet50", "--backbone", help="Backbone of the losses and "
-                                 "pooling grids (paper: ResNet-50)."),
-    recipe: str = typer.Option("paper", "--recipe", help="Settings of the runs: paper (§4) "
-                               "or auto | scratch | imagenet | checkpoint (see train)."),
-    image_size: int | None = typer.Option(None, "--image-size", help="(recipe: 1024)"),
-    classes: int = typer.Option(8, "--classes", help="8 as in Table 3, or 14."),
-    epochs: int = typer.Option(10, "--epochs"),
-    batch_size: int | None = typer.Option(None, "--batch-size", help="(recipe)"),
-    iter_size: int | None = typer.Option(None, "--iter-size", help="(recipe)"),
-    lr: float | None = typer.Option(None, "--lr", help="(recipe, scaled by the batch)"),
-    pretrained: bool = typer.Option(True, "--pretrained/--no-pretrained", help=_PRETRAINED_HELP),
-    split: str = typer.Option("official", "--split", help="official | random"),
-    seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device"),
-    workers: int | None = typer.Option(None, "--workers"),
-    amp: bool = typer.Option(False, "--amp"),
-    max_train_images: int | None = typer.Option(None, "--max-train-images"),
-    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
-    quiet: bool = typer.Option(False, "--quiet", "-q"),
-) -> None:
+def reproduce_command(**options) -> None:
     """Run the paper's ablations (Table 3 rows, Fig. 6) with shared settings."""
-    from chestx.training import TrainConfig
-    from chestx.training.reproduce import reproduce
+    from chestx.inference.reproduce import reproduce
 
-    _threads(threads)
-    base = TrainConfig(data=str(data), out=str(out), backbone=backbone, recipe=recipe,
-                       image_size=image_size,
-                       classes=classes, epochs=epochs, batch_size=batch_size,
-                       iter_size=iter_size, lr=lr, pretrained=pretrained, split=split,
-                       seed=seed, device=device, workers=workers, amp=amp,
-                       max_train_images=max_train_images, progress=not quiet)
+    _threads(options["threads"])
+    base = _config_from(TrainConfig, options, progress=not options["quiet"])
+    values = options["values"]
     chosen = [v.strip() for v in values.split(",") if v.strip()] if values else None
-    table = reproduce(base, grid, out, chosen)
-    _print_table(table, f"test AUC, grid {grid}")
-    typer.echo(f"wrote {out / grid}/table.csv and table.md")
+    table = reproduce(base, options["grid"], base.out, chosen)
+    _print_table(table, f"test AUC, grid {options['grid']}")
+    typer.echo(f"wrote {Path(base.out) / options['grid']}/table.csv and table.md")
 
 
-# ---------------------------------------------------------- localize (issue: localization)
-@app.command("localize")
-def localize_command(
-    images: list[Path] = typer.Argument(..., help="Image files: PNG, JPEG or DICOM."),
-    checkpoint: Path = typer.Option(..., "--checkpoint", help="A trained run's best.pt."),
-    out: Path = typer.Option(..., "--out", help="Folder for overlays, boxes.csv, "
-                             "probabilities.csv."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Draw and box the findings "
-                                    "with at least this probability."),
-    method: str = typer.Option("peak", "--method", help="Box generator: peak (chestx) or "
-                               "paper (thresholds 60 and 180)."),
-    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv: draw ground "
-                                   "truth blue, hits green, false positives red."),
-    batch_size: int = typer.Option(4, "--batch-size", min=1, help="Images per forward pass."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
-) -> None:
-    """Heatmaps and boxes per image, drawn like the paper (Tables 8-15)."""
-    from chestx.localize import GENERATORS
-    from chestx.localize.files import localize_files
-    from chestx.models import load_checkpoint
-
-    if method not in GENERATORS:
-        raise ChestxError(f"--method {method!r}: choose from {', '.join(GENERATORS)}")
-    model = load_checkpoint(checkpoint)
-    report = localize_files(model, images, out, threshold, method, gt, batch_size, not quiet)
-    for problem in report.skipped:
-        typer.echo(f"skipped: {problem}", err=True)
-    if not report.n_images:
-        raise ChestxError(f"{images[0]}: no image could be read")
-    typer.echo(f"localized {report.n_images} image(s); wrote {len(report.written)} files "
-               f"to {out}")
+_GRID = inspect.Parameter("grid", inspect.Parameter.KEYWORD_ONLY, annotation=str,
+                          default=typer.Option(..., "--grid", help="backbones | losses | pooling"))
+_VALUES = inspect.Parameter(
+    "values", inspect.Parameter.KEYWORD_ONLY, annotation=str | None,
+    default=typer.Option(None, "--values", help="Comma list overriding the grid, e.g. "
+                         "resnet18,alexnet or lse:10,avg or ce,wce."))
+app.command("reproduce")(_with_options(reproduce_command, [
+    _GRID, _VALUES,
+    *config_options(TrainConfig, defaults={"out": "reproduce", "classes": 8, "recipe": "paper"},
+                    skip=("resume",)),
+    _THREADS, _QUIET]))
 
 
+# ---------------------------------------------------------- localize
 @app.command("eval-boxes")
-def eval_boxes(
+def eval_boxes_command(
     pred: Path = typer.Option(..., "--pred", help="PRED.csv: Image Index,Finding Label,x,y,w,h"
                              "[,score] in pixels of the stored (1024-px) images."),
     gt: Path = typer.Option(..., "--gt", help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz)."),
@@ -429,11 +372,11 @@ def eval_boxes(
 # ------------------------------------------------------------- ingest (issue: database)
 @app.command("ingest")
 def ingest_command(
-    dicom_dir: str = typer.Argument(..., metavar="DICOM_DIR",
-                                    help="Folder of DICOM files (walked recursively)."),
-    out: str = typer.Option(..., "--out", help="Dataset folder to create or extend."),
-    reports: str = typer.Option(None, "--reports",
-                                help="CSV with accession and/or study_uid, and text."),
+    dicom_dir: Path = typer.Argument(..., metavar="DICOM_DIR",
+                                     help="Folder of DICOM files (walked recursively)."),
+    out: Path = typer.Option(..., "--out", help="Dataset folder to create or extend."),
+    reports: Path | None = typer.Option(None, "--reports",
+                                        help="CSV with accession and/or study_uid, and text."),
     workers: int = typer.Option(1, "--workers", help="Processes for decoding and labeling."),
     size: int = typer.Option(1024, "--size", help="Side of the square PNGs (paper: 1024)."),
     unknown_views: str = typer.Option("skip", "--unknown-views",
@@ -458,17 +401,19 @@ def ingest_command(
 # ------------------------------------------------------ use (issue: predict/serve/export)
 @app.command("predict")
 def predict_command(
-    inputs: list[str] = typer.Argument(..., metavar="IMAGE_OR_DIR...",
-                                       help="PNG, JPEG or DICOM files, or folders of them."),
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
-    out: str = typer.Option(None, "--out",
-                            help="Write predictions.csv, boxes.csv and overlays/ here."),
+    inputs: list[Path] = typer.Argument(..., metavar="IMAGE_OR_DIR...",
+                                        help="PNG, JPEG or DICOM files, or folders of them."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
+    out: Path | None = typer.Option(None, "--out",
+                                    help="Write predictions.csv, boxes.csv and overlays/ here."),
     as_json: bool = typer.Option(False, "--json", help="Print all predictions as JSON."),
-    threshold: float = typer.Option(0.5, "--threshold",
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Probability at which a finding is positive and boxed."),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per forward pass."),
-    box_method: str = typer.Option(None, "--box-method",
-                                   help="Heatmap-to-box method (default: localize's default)."),
+    box_method: str | None = typer.Option(None, "--box-method", "--method",
+                                          help="Heatmap-to-box method (default: peak)."),
+    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv: overlays draw "
+                                   "ground truth blue, hits green, false positives red."),
     resume: bool = typer.Option(False, "--resume",
                                 help="Keep what --out already holds; predict only the rest."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
@@ -476,16 +421,26 @@ def predict_command(
     """Probabilities per finding and boxes for the positive ones; skips unreadable files.
 
     With --out: predictions.csv, boxes.csv and overlays/ (atomic; saved every 500 images and
-    on Ctrl+C, so --resume continues a stopped run). Exit status 0 when at least one image
-    was predicted (skipped files are listed on stderr), 2 when none could be.
+    on Ctrl+C, so --resume continues a stopped run). `chestx localize` is this command (with
+    --gt, the overlays are judged against the hand-drawn boxes). Exit status 0 when at least
+    one image was predicted (skipped files are listed on stderr), 2 when none could be.
     """
-    from chestx.predict import Predictor, predict_paths, predictions_json, summary_line
+    from chestx.data.nih import read_bbox_list
+    from chestx.inference.predictor import (
+        Predictor,
+        predict_paths,
+        predictions_json,
+        summary_line,
+    )
+    from chestx.localize.boxes import boxes_by_image
 
+    if resume and out is None:
+        raise ChestxError("--resume needs --out (the folder of the run to continue)")
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size)
-    if resume and not out:
-        raise ChestxError("--resume needs --out (the folder of the run to continue)")
-    run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume)
+    truth = boxes_by_image(read_bbox_list(gt)) if gt is not None else None
+    run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume,
+                        truth=truth)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     if as_json:
@@ -499,13 +454,19 @@ def predict_command(
                err=as_json)
 
 
+#: ``chestx localize`` (the localization stage's name) is ``chestx predict``.
+app.command("localize", help="Heatmaps and boxes per image, drawn like the paper (Tables "
+            "8-15): the same as `chestx predict`.")(predict_command)
+
+
 @app.command("serve")
 def serve_command(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
-    threshold: float = typer.Option(0.5, "--threshold", help="Probability shown as positive."),
+    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
+                                    help="Probability shown as positive."),
     max_upload_mb: float = typer.Option(50.0, "--max-upload-mb", help="Largest upload accepted."),
 ) -> None:
     """Web viewer + JSON API: upload an X-ray, see findings, heatmaps and boxes."""
@@ -522,12 +483,12 @@ def serve_command(
 
 @app.command("export")
 def export_command(
-    checkpoint: str = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="Trained model, e.g. RUN/best.pt."),
     fmt: str = typer.Option(..., "--format", help="onnx or torchscript."),
-    out: str = typer.Option(..., "--out", help="File to write (e.g. model.onnx, model.pt)."),
+    out: Path = typer.Option(..., "--out", help="File to write (e.g. model.onnx, model.pt)."),
 ) -> None:
     """Export logits AND heatmaps (dynamic batch; normalization inside the graph)."""
-    from chestx.export import export_model
+    from chestx.inference.export import export_model
 
     path = export_model(checkpoint, fmt, out)
     typer.echo(f"wrote {path} ({fmt}; input 'images' (N, 1, S, S) in [0, 1]; "

@@ -10,6 +10,10 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+#: Probability at or above which a finding is called positive (and gets boxes), unless the
+#: user says otherwise: one default for predict, localize, evaluate and serve.
+DEFAULT_THRESHOLD = 0.5
+
 FINDINGS: tuple[str, ...] = (
     "Atelectasis",
     "Cardiomegaly",

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from chestx.data.images import integer_to_uint8, read_gray, to_tensor
+from chestx.data.images import integer_to_uint8, read_gray
+from chestx.data.tensors import to_tensor
 from chestx.errors import ChestxError
 
 

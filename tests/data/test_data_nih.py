@@ -11,10 +11,10 @@ import pytest
 import torch
 from PIL import Image
 
+from chestx.data.datasets import NIHDataset
 from chestx.data.nih import (
     DATA_ENTRY_COLUMNS,
     UNKNOWN,
-    NIHDataset,
     find_images,
     parse_age,
     read_bbox_list,

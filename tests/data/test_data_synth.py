@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chestx.data.datasets import NIHDataset
 from chestx.data.nih import (
     BBOX_HEADER,
     DATA_ENTRY_COLUMNS,
-    NIHDataset,
     find_images,
     read_bbox_list,
     read_data_entry,

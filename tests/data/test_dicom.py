@@ -1,6 +1,6 @@
 """The DICOM pixel path against hand-computed windowing (DICOM PS3.3 C.11.2.1.2).
 
-Files are written with pydicom by ``scripts/make_sample_dicoms.py`` (``write_dicom``), in
+Files are written with pydicom by :mod:`chestx.data.sample_dicoms` (``write_dicom``), in
 tmp_path; every expected value below is computed here, independently of chestx.
 """
 
@@ -12,10 +12,10 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from make_sample_dicoms import write_dicom  # scripts/ is on pytest's path
 from PIL import Image
 
 from chestx.data.dicom import pixel_spacing, read_dicom, read_dicom_gray
+from chestx.data.sample_dicoms import write_dicom
 from chestx.errors import ChestxError
 
 

@@ -8,13 +8,14 @@ import sys
 import types
 from pathlib import Path
 
-import make_sample_dicoms as samples  # scripts/ is on pytest's path
 import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
 
+import chestx.data.sample_dicoms as samples
 from chestx.data import ingest as ingest_module
+from chestx.data.datasets import NIHDataset
 from chestx.data.ingest import age_years, ingest, view_of
 
 NIH_HEADER = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,"
@@ -282,7 +283,7 @@ def test_output_loads_with_the_nih_reader_and_splits(mixed, tmp_path):
     frame = nih.read_data_entry(out)
     assert frame["Patient ID"].tolist() == [1, 1, 2, 2, 3]
     assert frame["Patient Age"].tolist()[:2] == [68, 70]
-    dataset = nih.NIHDataset(out, image_size=32)
+    dataset = NIHDataset(out, image_size=32)
     assert len(dataset) == 5 and dataset.image_ids[0] == "00000001_000.png"
     image, labels = dataset[1]
     assert tuple(image.shape) == (1, 32, 32) and labels.shape == (14,)

@@ -112,7 +112,7 @@ def test_auc_against_radiologists_beside_dataset_labels(pair):
 
 
 def test_audit_module_imports_no_torch():
-    code = ("import sys, chestx.evaluate.label_audit, chestx.data.entries; "
+    code = ("import sys, chestx.evaluate.label_audit, chestx.data.nih; "
             "sys.exit('torch' in sys.modules)")
     src = str(Path(__file__).resolve().parents[2] / "src")
     done = subprocess.run([sys.executable, "-c", code], env={"PYTHONPATH": src},

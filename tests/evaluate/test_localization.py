@@ -6,19 +6,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from chestx.data.nih import BBOX_COLUMNS
 from chestx.errors import ChestxError
 from chestx.evaluate.localization import (
-    BOX_COLUMNS,
     IOBB_THRESHOLDS,
     IOU_THRESHOLDS,
     RESULT_COLUMNS,
-    box_iobb,
-    box_iou,
     format_table,
     localization_scores,
     mean_acc,
     read_pred_boxes,
 )
+from chestx.localize.geometry import box_iobb, box_iou
 
 
 @pytest.mark.parametrize(
@@ -51,7 +50,7 @@ def test_pairwise_shapes_and_empty_inputs():
 
 
 def _frame(rows):
-    return pd.DataFrame(rows, columns=BOX_COLUMNS)
+    return pd.DataFrame(rows, columns=BBOX_COLUMNS)
 
 
 GT = _frame([

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 from scipy import ndimage
 
-from chestx.evaluate.localization import BOX_COLUMNS, MEASURES, localization_scores, mean_acc
+from chestx.data.nih import BBOX_COLUMNS
+from chestx.evaluate.localization import MEASURES, localization_scores, mean_acc
 from chestx.localize import boxes_to_frame, build_generator
 
 SIZE, CELLS = 256, 8
@@ -26,7 +27,7 @@ def _lesions(n: int, rng: np.random.Generator) -> pd.DataFrame:
         w, h = rng.uniform(10, 120, size=2)
         x, y = rng.uniform(0, SIZE - w), rng.uniform(0, SIZE - h)
         rows.append((f"{i:03d}.png", "Mass", x, y, w, h))
-    return pd.DataFrame(rows, columns=BOX_COLUMNS)
+    return pd.DataFrame(rows, columns=BBOX_COLUMNS)
 
 
 def _cam(x: float, y: float, w: float, h: float, rng: np.random.Generator) -> np.ndarray:

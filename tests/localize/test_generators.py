@@ -22,6 +22,7 @@ from chestx.localize import (
     register_generator,
 )
 from chestx.localize.generators import heatmap_peaks
+from chestx.registry import RegistryError
 
 
 def _spikes(*cells: tuple[int, int, float], size: int = 8) -> np.ndarray:
@@ -146,11 +147,12 @@ def test_heatmap_peaks_are_sorted_and_thresholded():
     assert heatmap_peaks(heatmap, 0.0) == [(5, 5), (6, 1), (1, 1)]
 
 
-def test_registry_builds_by_name_and_rejects_unknown():
+def test_registry_builds_by_name_and_rejects_unknown(monkeypatch):
+    monkeypatch.setattr(GENERATORS, "_entries", dict(GENERATORS._entries))  # undone after
     assert isinstance(build_generator("paper"), ThresholdBoxGenerator)
     assert isinstance(build_generator("peak", levels=(0.6,)), PeakBoxGenerator)
     assert build_generator("paper").thresholds == (60.0, 180.0)  # the paper's defaults
-    with pytest.raises(ValueError, match="unknown box method 'nope'"):
+    with pytest.raises(RegistryError, match="unknown box method 'nope'"):
         build_generator("nope")
 
     @register_generator("whole-image-test")
@@ -158,8 +160,7 @@ def test_registry_builds_by_name_and_rejects_unknown():
         def __call__(self, heatmap, image_size, finding=""):
             return [Box(0, 0, image_size[1], image_size[0], 1.0, finding)]
 
-    try:
-        boxes = heatmap_to_boxes(np.ones((4, 4)), (30, 40), "whole-image-test", finding="Mass")
-        assert boxes == [Box(0, 0, 40, 30, 1.0, "Mass")]
-    finally:
-        GENERATORS.pop("whole-image-test")
+    boxes = heatmap_to_boxes(np.ones((4, 4)), (30, 40), "whole-image-test", finding="Mass")
+    assert boxes == [Box(0, 0, 40, 30, 1.0, "Mass")]
+    with pytest.raises(RegistryError, match="'whole-image-test' is already registered"):
+        register_generator("whole-image-test")(WholeImage)

@@ -21,7 +21,7 @@ def test_save_and_load_round_trip(tmp_path):
     assert state["epoch"] == 3 and state["config"]["lse_r"] == 8.0
     loaded = load_checkpoint(path)
     assert not loaded.training
-    assert loaded.config["pooling"] == "lse" and loaded.config["classes"] == model.classes
+    assert loaded.config.pooling == "lse" and list(loaded.config.classes) == model.classes
     x = torch.rand(2, 1, 64, 64)
     model.eval()
     with torch.no_grad():

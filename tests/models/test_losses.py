@@ -7,6 +7,7 @@ import torch
 
 from chestx.models import LOSSES, get_loss
 from chestx.models.losses import cross_entropy, euclidean, hinge, weighted_cross_entropy
+from chestx.registry import RegistryError
 
 
 def _sig(z: float) -> float:
@@ -71,5 +72,5 @@ def test_standard_losses_by_hand():
 def test_registry():
     assert set(LOSSES) == {"hinge", "euclidean", "ce", "wce"}
     assert get_loss("wce") is weighted_cross_entropy
-    with pytest.raises(ValueError):
+    with pytest.raises(RegistryError):
         get_loss("focal")

@@ -32,7 +32,7 @@ def test_backbone_heatmap_side_per_input_size(name):
         logits, heatmaps = model.forward_heatmaps(torch.empty(2, 1, 1024, 1024))
     assert tuple(logits.shape) == (2, 8)
     assert tuple(heatmaps.shape) == (2, 8, DOCUMENTED_S[name][3], DOCUMENTED_S[name][3])
-    assert model.config["heatmap_size"] == DOCUMENTED_S[name][3]
+    assert model.config.heatmap_size == DOCUMENTED_S[name][3]
 
 
 @pytest.mark.parametrize("name", ["resnet18", "alexnet"])
@@ -45,7 +45,7 @@ def test_real_backbones_run_on_tiny_images(name):
         assert torch.equal(logits, model(x))
     side = feature_size(name, 64)[1]
     assert tuple(heatmaps.shape) == (2, 14, side, side)
-    assert model.config["classes"][0] == "Atelectasis" and len(model.config["classes"]) == 14
+    assert model.config.classes[0] == "Atelectasis" and len(model.config.classes) == 14
 
 
 def test_cam_identity_avg_pooled_heatmaps_plus_bias_equal_logits():
@@ -90,15 +90,15 @@ def test_gray_input_is_repeated_and_normalized_per_channel():
     std = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
     torch.testing.assert_close(seen[0], (rgb - mean) / std)
     googlenet = build_model("googlenet", num_classes=8, image_size=64)
-    assert googlenet.config["mean"] == [0.5, 0.5, 0.5]
+    assert googlenet.config.mean == (0.5, 0.5, 0.5)
 
 
 def test_config_records_everything_needed():
     model = build_model("resnet18", num_classes=8, pooling="max", lse_r=5.0, image_size=256)
     cfg = model.config
-    assert cfg["backbone"] == "resnet18" and cfg["pooling"] == "max" and cfg["lse_r"] == 5.0
-    assert cfg["image_size"] == 256 and cfg["heatmap_size"] == 8 and cfg["channels"] == 1
-    assert len(cfg["classes"]) == 8 and cfg["transition_channels"] == 512
+    assert cfg.backbone == "resnet18" and cfg.pooling == "max" and cfg.lse_r == 5.0
+    assert cfg.image_size == 256 and cfg.heatmap_size == 8 and cfg.channels == 1
+    assert len(cfg.classes) == 8 and cfg.transition_channels == 512
 
 
 def test_unknown_backbone_is_a_user_error():

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from chestx.models import GlobalPool, lse_pool
+from chestx.registry import RegistryError
 
 
 def _eq2(x: torch.Tensor, r: float) -> torch.Tensor:
@@ -63,7 +64,7 @@ def test_global_pool_kinds():
     torch.testing.assert_close(GlobalPool("avg")(x), x.mean(dim=(2, 3)))
     torch.testing.assert_close(GlobalPool("max")(x), x.amax(dim=(2, 3)))
     torch.testing.assert_close(GlobalPool("lse", r=3.0)(x), lse_pool(x, 3.0))
-    with pytest.raises(ValueError):
+    with pytest.raises(RegistryError):
         GlobalPool("median")
     with pytest.raises(ValueError):
         lse_pool(x, 0.0)

@@ -11,7 +11,7 @@ import pytest
 import torch
 from PIL import Image
 
-from chestx.data.images import to_tensor
+from chestx.data.tensors import to_tensor
 from chestx.models import build_model, load_checkpoint, save_checkpoint
 
 IMAGE_SIZE = 64

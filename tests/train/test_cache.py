@@ -4,8 +4,9 @@ import numpy as np
 import torch
 
 from chestx.data.cache import CachedDataset, build_cache, find_cache
-from chestx.data.images import read_gray, to_tensor
-from chestx.data.nih import NIHDataset
+from chestx.data.datasets import NIHDataset
+from chestx.data.images import read_gray
+from chestx.data.tensors import to_tensor
 from chestx.training.data import SkipUnreadable, image_dataset
 
 

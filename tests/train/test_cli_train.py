@@ -2,15 +2,17 @@
 
 import csv
 
+import numpy as np
 import pandas as pd
 
+from chestx.findings import FINDINGS
 from chestx.models import read_checkpoint
 
 
 def test_train_cache_evaluate_commands(tiny_data, tmp_path, run_cli):
     import shutil
 
-    data = tmp_path / "data"
+    original, data = tiny_data, tmp_path / "data"
     shutil.copytree(tiny_data, data)
     code, out, err = run_cli("cache", "--data", data, "--size", "32", "-q")
     assert code == 0 and "cached 48 images" in out
@@ -33,8 +35,19 @@ def test_train_cache_evaluate_commands(tiny_data, tmp_path, run_cli):
     # evaluate uses the split the run was trained with (random, seed 0)
     state = read_checkpoint(run / "best.pt")
     assert state["train_config"]["split"] == "random"
-    assert list(predictions.columns[:2]) == ["Image Index", "Atelectasis"]
-    assert predictions.shape[1] == 15 and predictions.iloc[:, 1:].le(1).all().all()
+    assert list(predictions.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS]
+    assert predictions[list(FINDINGS)].le(1).all().all()
+    assert predictions["Path"].isna().all()  # the pixels came from the cache, not a file
+    # one schema: `chestx predict` on one of those images writes the same table
+    first = predictions.iloc[0]
+    code, _, err = run_cli("predict", "--checkpoint", run / "best.pt",
+                           original / "images" / first["Image Index"], "--out",
+                           tmp_path / "predicted", "-q")
+    assert code == 0, err
+    predicted = pd.read_csv(tmp_path / "predicted" / "predictions.csv")
+    assert list(predicted.columns) == list(predictions.columns)
+    assert np.allclose(predicted[list(FINDINGS)].iloc[0], first[list(FINDINGS)].astype(float),
+                       atol=1e-4)
     assert len(predictions) and not set(predictions["Image Index"]) - set(
         pd.read_csv(tiny_data / "Data_Entry_2017.csv")["Image Index"])
     assert test_ids  # the folder has official lists too; random split was used instead

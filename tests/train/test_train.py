@@ -28,7 +28,7 @@ def test_run_writes_checkpoints_and_metrics(tiny_data, tiny_config, tmp_path):
     assert state["recipe"]["name"] == "scratch"
     assert state["config"]["image_size"] == 32 and state["train_config"]["iter_size"] == 2
     model = load_checkpoint(run / "best.pt")
-    assert model.config["pooling"] == "avg" and not model.training
+    assert model.config.pooling == "avg" and not model.training
     assert result.best_epoch == 1
     assert math.isnan(result.best_auc) or 0 <= result.best_auc <= 1
 

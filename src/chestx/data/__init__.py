@@ -6,13 +6,13 @@ DICOM, ingest or cache modules (other stages own them) before they are needed.
 
 from __future__ import annotations
 
-import importlib
+from chestx.exports import lazy_exports
 
 _EXPORTS = {
     "read_gray": "images",
-    "to_tensor": "images",
+    "to_tensor": "tensors",
     "DATA_ENTRY_COLUMNS": "nih",
-    "NIHDataset": "nih",
+    "NIHDataset": "datasets",
     "find_images": "nih",
     "read_bbox_list": "nih",
     "read_data_entry": "nih",
@@ -26,9 +26,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"chestx.data.{_EXPORTS[name]}")
-        return getattr(module, name)
-    raise AttributeError(f"module 'chestx.data' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

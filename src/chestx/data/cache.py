@@ -29,8 +29,9 @@ import torch
 from torch.utils.data import Dataset
 
 from chestx.atomic import atomic_open, atomic_path
-from chestx.data.images import read_gray, resize, to_tensor
+from chestx.data.images import read_gray
 from chestx.data.nih import find_images, read_data_entry
+from chestx.data.tensors import resize, to_tensor
 from chestx.errors import ChestxError
 from chestx.progress import new_progress
 

@@ -1,9 +1,9 @@
-"""Image files -> one grayscale channel -> tensors.
+"""Image files -> one grayscale channel (no torch here: see :mod:`chestx.data.tensors`).
 
 :func:`read_gray` is the one way chestx reads a pixel file: PNG (modes ``1``, ``L``, ``P``,
 ``RGB``, ``RGBA``, ``LA``, ``I;16``, ``I``, ``F``), JPEG and DICOM all come back as a
-``uint8`` array of shape ``(H, W)``. :func:`to_tensor` turns that into the ``(1, size, size)``
-float tensor in ``[0, 1]`` that every model in chestx takes.
+``uint8`` array of shape ``(H, W)``. :func:`chestx.data.tensors.to_tensor` turns that into
+the ``(1, size, size)`` float tensor in ``[0, 1]`` that every model in chestx takes.
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import os
 from pathlib import Path
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image
 
 from chestx.errors import ChestxError
 
 #: File suffixes read as DICOM without looking at the bytes.
 DICOM_SUFFIXES = (".dcm", ".dicom")
+
+#: Suffixes of the image files chestx picks up in a folder (explicit files are read whatever
+#: their name).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", *DICOM_SUFFIXES)
 
 
 def is_dicom(path: str | os.PathLike) -> bool:
@@ -100,24 +102,3 @@ def integer_to_uint8(values: np.ndarray) -> np.ndarray:
         return values.astype(np.uint8)
     scaled = values.astype(np.float64) * (255.0 / (2**bits - 1))
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
-
-
-def resize(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``float (N, C, H, W)`` -> ``(N, C, *size)``, bilinear with antialiasing: the one resize
-    chestx uses (files, cache and training's half-size epochs give the same pixels)."""
-    return F.interpolate(images, size=size, mode="bilinear", align_corners=False,
-                         antialias=True)
-
-
-def to_tensor(gray: np.ndarray, size: int | None = None) -> torch.Tensor:
-    """``uint8 (H, W)`` -> ``float32 (1, size, size)`` in ``[0, 1]``.
-
-    Resizing is bilinear with antialiasing (so 1024 -> 256 does not alias ribs into moire);
-    a non-square image is stretched to the square. ``size=None`` keeps ``(1, H, W)``.
-    """
-    if gray.ndim != 2 or gray.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 (H, W) array, got {gray.dtype} {gray.shape}")
-    tensor = torch.from_numpy(np.ascontiguousarray(gray)).to(torch.float32).div_(255.0)[None]
-    if size is not None and tuple(tensor.shape[-2:]) != (size, size):
-        tensor = resize(tensor[None], (size, size))[0].clamp_(0.0, 1.0)
-    return tensor

@@ -46,7 +46,8 @@ from PIL import Image
 
 from chestx.atomic import atomic_open, atomic_path, atomic_write_text
 from chestx.data.dicom import read_dataset, read_dicom, to_gray8
-from chestx.data.nih import DATA_ENTRY_COLUMNS, parse_age
+from chestx.data.nih import DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST, parse_age
+from chestx.data.splits import TEST_SHARE
 from chestx.errors import ChestxError
 from chestx.progress import track
 
@@ -74,9 +75,6 @@ PNG_COMPRESS_LEVEL = 1
 #: chestx.data.nih.read_data_entry reads as age -1 (nih.UNKNOWN) and spacing NaN. A number
 #: such as 0 would pass for a real newborn or a real spacing.
 UNKNOWN_CELL = ""
-#: Share of patients in test_list.txt (NIH's official split holds ~23% of images in test).
-TEST_SHARE = 0.2
-TRAIN_VAL_LIST, TEST_LIST = "train_val_list.txt", "test_list.txt"
 
 
 @dataclass

@@ -27,7 +27,10 @@ from chestx.data.nih import TEST_LIST, TRAIN_VAL_LIST, read_data_entry, read_spl
 from chestx.errors import ChestxError
 
 PARTS = ("train", "val", "test")
-DEFAULT_RATIOS = (0.7, 0.1, 0.2)
+#: Share held out for testing (whole patients, so about that share of images too) by every
+#: split chestx writes: random splits, synthetic and ingested datasets.
+TEST_SHARE = 0.2
+DEFAULT_RATIOS = (0.7, 0.1, TEST_SHARE)
 #: Share of train_val that goes to val in official mode (0.1 / 0.8 of the paper's 70/10/20).
 OFFICIAL_VAL_SHARE = 1 / 8
 SPLIT_DIR = "split"

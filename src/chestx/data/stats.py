@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from chestx.atomic import atomic_path
 from chestx.findings import FINDINGS, labels_to_vector
 
 
@@ -71,8 +72,6 @@ def plot_cooccurrence(entries: pd.DataFrame, path: str | os.PathLike) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.colors import LogNorm
-
-    from chestx.atomic import atomic_path
 
     matrix = cooccurrence(entries)
     values = matrix.to_numpy()

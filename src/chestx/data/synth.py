@@ -59,7 +59,7 @@ from PIL import Image
 from chestx.atomic import atomic_path, atomic_write_text
 from chestx.data.nih import BBOX_HEADER, DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST
 from chestx.data.phantom import follow_up, render, sample_anatomy
-from chestx.data.splits import assign_patients
+from chestx.data.splits import TEST_SHARE, assign_patients
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, NO_FINDING, PAPER_8
 from chestx.progress import track
@@ -80,7 +80,6 @@ FINDING_RATES: dict[str, float] = {
 NO_FINDING_RATE = 0.45
 CHRONIC = ("Cardiomegaly", "Emphysema", "Hernia", "Pleural_Thickening")
 PNEUMONIA_RATE = 0.25
-TEST_SHARE = 0.2
 FIELD_MM = 360.0  # the film covers about 36 cm, as NIH's 0.143 mm x 2500 px
 MANIFEST = "synth.json"
 FORMAT_VERSION = 1

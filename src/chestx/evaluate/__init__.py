@@ -1,5 +1,7 @@
-"""Evaluation: classification AUC/ROC (:mod:`.classification`), localization IoU/IoBB/Acc/AFP
-(:mod:`.localization`), and what ``chestx evaluate`` runs (:mod:`.runner`).
+"""Evaluation metrics: classification AUC/ROC (:mod:`.classification`), localization Acc/AFP
+over IoU/IoBB (:mod:`.localization`) and the paper's localization protocol
+(:mod:`.protocol`). No model runs here: ``chestx evaluate`` runs in
+:mod:`chestx.inference.evaluate`.
 
 Names load on first use, so importing ``chestx.evaluate`` pulls in neither matplotlib nor
 the localization code.
@@ -7,21 +9,15 @@ the localization code.
 
 from __future__ import annotations
 
-import importlib
+from chestx.exports import lazy_exports
 
 _EXPORTS = {
     "auc_table": "classification",
     "mean_auc": "classification",
     "per_class_auc": "classification",
     "plot_roc": "classification",
-    "evaluate_checkpoint": "runner",
-    "Evaluation": "runner",
 }
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(f"chestx.evaluate.{_EXPORTS[name]}"), name)
-    raise AttributeError(f"module 'chestx.evaluate' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _EXPORTS)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
-from chestx.data.entries import read_data_entry
+from chestx.data.nih import read_data_entry
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
 

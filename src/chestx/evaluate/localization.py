@@ -27,8 +27,11 @@ import numpy as np
 import pandas as pd
 
 from chestx.atomic import atomic_path
+from chestx.data.nih import BBOX_COLUMNS, read_bbox_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
+from chestx.localize.boxes import PRED_COLUMNS
+from chestx.localize.geometry import ELEMENTWISE
 
 #: Thresholds of the paper's Table 4 (and 19): a hit needs IoBB > T.
 IOBB_THRESHOLDS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -36,55 +39,9 @@ IOBB_THRESHOLDS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
 IOU_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 MEASURES: dict[str, tuple[float, ...]] = {"iobb": IOBB_THRESHOLDS, "iou": IOU_THRESHOLDS}
 
-BOX_COLUMNS = ["Image Index", "Finding Label", "x", "y", "w", "h"]
-PRED_COLUMNS = [*BOX_COLUMNS, "score"]
 RESULT_COLUMNS = ["measure", "threshold", "finding", "acc", "afp", "n_images", "n_boxes"]
 
 
-def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Intersection areas of boxes ``a (..., 4)`` and ``b (..., 4)`` (broadcast, ``x, y, w, h``)."""
-    width = np.minimum(a[..., 0] + a[..., 2], b[..., 0] + b[..., 2]) - np.maximum(a[..., 0],
-                                                                                  b[..., 0])
-    height = np.minimum(a[..., 1] + a[..., 3], b[..., 1] + b[..., 3]) - np.maximum(a[..., 1],
-                                                                                   b[..., 1])
-    return np.clip(width, 0, None) * np.clip(height, 0, None)
-
-
-def _ratio(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
-    """``numerator / denominator`` with 0 where the denominator is 0 (degenerate boxes)."""
-    out = np.zeros(np.broadcast_shapes(numerator.shape, denominator.shape))
-    np.divide(numerator, denominator, out=out, where=denominator > 0)
-    return out
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    inter = _intersection(a, b)
-    return _ratio(inter, a[..., 2] * a[..., 3] + b[..., 2] * b[..., 3] - inter)
-
-
-def _iobb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return _ratio(_intersection(a, b), a[..., 2] * a[..., 3] + 0 * b[..., 2])
-
-
-#: Overlap of predicted boxes ``a`` with ground-truth boxes ``b`` (broadcasting ``(..., 4)``).
-ELEMENTWISE = {"iou": _iou, "iobb": _iobb}
-
-
-def _as_boxes(boxes: np.ndarray) -> np.ndarray:
-    return np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
-
-
-def box_iou(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Intersection over union, ``pred (N, 4)`` x ``gt (M, 4)`` (``x, y, w, h``) -> ``(N, M)``."""
-    return _iou(_as_boxes(pred)[:, None], _as_boxes(gt)[None, :])
-
-
-def box_iobb(pred: np.ndarray, gt: np.ndarray) -> np.ndarray:
-    """Intersection over the detected box's area, ``pred (N, 4)`` x ``gt (M, 4)`` -> ``(N, M)``."""
-    return _iobb(_as_boxes(pred)[:, None], _as_boxes(gt)[None, :])
-
-
-OVERLAP = {"iou": box_iou, "iobb": box_iobb}
 KEY = ["Image Index", "Finding Label"]
 
 
@@ -112,7 +69,7 @@ def localization_scores(pred: pd.DataFrame, gt: pd.DataFrame,
                         measures: Sequence[str] = ("iobb", "iou")) -> pd.DataFrame:
     """Acc and AFP per measure, threshold and finding (findings with ground truth, NIH order).
 
-    ``pred`` and ``gt`` are frames with :data:`BOX_COLUMNS` (canonical finding names).
+    ``pred`` and ``gt`` are frames with :data:`BBOX_COLUMNS` (canonical finding names).
     Returns a frame with :data:`RESULT_COLUMNS`; ``acc`` and ``afp`` as defined in the module
     docstring: a ground-truth box is hit when its best overlap is > T, a scored predicted box
     is false when its best overlap is <= T.
@@ -179,7 +136,7 @@ def read_pred_boxes(path: str | os.PathLike) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError,
             pd.errors.EmptyDataError) as exc:
         raise _bad(path, f"cannot read as CSV ({str(exc).strip()})") from exc
-    missing = [c for c in BOX_COLUMNS if c not in frame.columns]
+    missing = [c for c in BBOX_COLUMNS if c not in frame.columns]
     if missing:
         raise _bad(path, f"missing column(s) {', '.join(missing)} "
                          f"(expected {','.join(PRED_COLUMNS)})")
@@ -217,7 +174,6 @@ def evaluate_box_files(pred_path: str | os.PathLike, gt_path: str | os.PathLike,
 
     Writes ``out_dir/localization.csv`` and returns the scores frame.
     """
-    from chestx.data.nih import read_bbox_list
 
     pred = read_pred_boxes(pred_path)
     gt = read_bbox_list(gt_path)
@@ -236,51 +192,6 @@ def write_boxes(boxes: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
-def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | os.PathLike,
-                                methods: Sequence[str] | None = None, batch_size: int = 8,
-                                progress: bool = True, echo=print,
-                                image_ids: Sequence[str] | None = None
-                                ) -> dict[str, pd.DataFrame]:
-    """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
-
-    Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
-    default generator, then the paper's), from one forward pass. For the first method writes
-    ``out_dir/boxes.csv`` and ``out_dir/localization.csv``; for each other method
-    ``boxes_<method>.csv`` and ``localization_<method>.csv``. Prints the Table 4 layout of the
-    first method and the IoBB > 0.5 / IoU > 0.3 mean accuracy of every method. Only the
-    ground-truth images among ``image_ids`` (when given) that can be read are used. Returns
-    ``{method: scores}`` (empty when no ground-truth image is left).
-    """
-    from chestx.data.nih import read_bbox_list
-    from chestx.localize.dataset import localize_ground_truth
-    from chestx.localize.generators import DEFAULT_METHOD
-
-    methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper"]))
-    gt = read_bbox_list(root)
-    if image_ids is not None:
-        gt = gt[gt["Image Index"].isin(set(image_ids))]
-    if gt.empty:
-        echo("localization: no ground-truth boxes on the evaluated images; skipped")
-        return {}
-    boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress)
-    for problem in problems.values():
-        echo(f"skipped: {problem}")
-    gt = gt[~gt["Image Index"].isin(set(problems))]  # scored on the images that were read
-    if gt.empty:
-        raise ChestxError(f"{root}: none of the ground-truth images could be read")
-    results = {}
-    for i, method in enumerate(methods):
-        suffix = "" if i == 0 else f"_{method}"
-        write_boxes(boxes[method], Path(out_dir) / f"boxes{suffix}.csv")
-        results[method] = localization_scores(boxes[method], gt)
-        write_scores(results[method], out_dir, f"localization{suffix}.csv")
-    echo(f"localization ({methods[0]} boxes, {gt['Image Index'].nunique()} images, "
-         f"{len(gt)} ground-truth boxes):\n{format_table(results[methods[0]], 'iobb')}")
-    for method, scores in results.items():
-        echo(summary_line(method, scores))
-    return results
-
-
 def summary_line(method: str, scores: pd.DataFrame) -> str:
     """One line comparing generators: mean Acc/AFP over findings at IoBB > 0.5 and IoU > 0.3."""
     def mean_afp(measure: str, threshold: float) -> float:
@@ -290,25 +201,3 @@ def summary_line(method: str, scores: pd.DataFrame) -> str:
     return (f"{method:>8} boxes: mean Acc IoBB>0.5 {mean_acc(scores, 'iobb', 0.5):.4f} "
             f"(AFP {mean_afp('iobb', 0.5):.4f}), IoU>0.3 {mean_acc(scores, 'iou', 0.3):.4f} "
             f"(AFP {mean_afp('iou', 0.3):.4f})")
-
-
-def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
-                     echo=print) -> None:
-    """The localization step of ``chestx evaluate`` (called at the end of the runner).
-
-    When ``data`` has ``BBox_List_2017.csv``, boxes the ground-truth images among the
-    evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`) and
-    adds ``boxes``/``localization`` (and ``*_paper``) to ``evaluation.files``.
-    """
-    from chestx.data.nih import BBOX_NAMES
-
-    root = Path(data)
-    if not any((root / name).is_file() for name in BBOX_NAMES):
-        return
-    results = evaluate_model_localization(evaluation.model, root, evaluation.out,
-                                          progress=progress, echo=echo,
-                                          image_ids=evaluation.image_ids)
-    for i, method in enumerate(results):
-        suffix = "" if i == 0 else f"_{method}"
-        evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"
-        evaluation.files[f"localization{suffix}"] = evaluation.out / f"localization{suffix}.csv"

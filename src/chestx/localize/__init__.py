@@ -2,12 +2,9 @@
 
 - :func:`heatmap_to_boxes` and the generator registry (``paper``, ``peak``) in
   :mod:`chestx.localize.generators`;
-- :func:`localize_images` (model + images -> probabilities, heatmaps, boxes) in
-  :mod:`chestx.localize.batch`;
 - :func:`chestx.localize.overlay.draw_overlay` draws boxes and heatmaps like the paper.
 """
 
-from chestx.localize.batch import Localization, localize_images
 from chestx.localize.boxes import PRED_COLUMNS, Box, boxes_to_frame
 from chestx.localize.generators import (
     GENERATORS,
@@ -23,13 +20,11 @@ __all__ = [
     "GENERATORS",
     "PRED_COLUMNS",
     "Box",
-    "Localization",
     "PeakBoxGenerator",
     "ThresholdBoxGenerator",
     "boxes_to_frame",
     "build_generator",
     "heatmap_to_boxes",
-    "localize_images",
     "normalize_heatmap",
     "register_generator",
     "upsample_heatmap",

@@ -16,7 +16,7 @@ parameters and :func:`heatmap_to_boxes` is the one-call form.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -25,6 +25,7 @@ from scipy import ndimage
 
 from chestx.localize.boxes import Box
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap, work_shape
+from chestx.registry import Registry
 
 
 class BoxGenerator(Protocol):
@@ -34,24 +35,39 @@ class BoxGenerator(Protocol):
                  finding: str = "") -> list[Box]: ...
 
 
-GENERATORS: dict[str, type] = {}
+#: Box generator classes by name (``chestx predict --box-method`` takes its choices here).
+GENERATORS: Registry[type] = Registry("box method")
 #: The generator chestx uses unless told otherwise (the better one; ``paper`` stays available).
 DEFAULT_METHOD = "peak"
 
 
 def register_generator(name: str) -> Callable[[type], type]:
-    """Class decorator: make a generator available under ``name``."""
-    def add(cls: type) -> type:
-        GENERATORS[name] = cls
-        return cls
-    return add
+    """Class decorator: make a generator available under ``name`` (taken names refused)."""
+    return GENERATORS.register(name)
 
 
 def build_generator(method: str = "paper", **params) -> BoxGenerator:
-    """The generator registered as ``method`` with ``params`` (unknown names: ValueError)."""
-    if method not in GENERATORS:
-        raise ValueError(f"unknown box method {method!r} (choose from {', '.join(GENERATORS)})")
-    return GENERATORS[method](**params)
+    """The generator registered as ``method`` with ``params`` (unknown names: RegistryError)."""
+    return GENERATORS.get(method)(**params)
+
+
+def box_findings(heatmaps: np.ndarray, image_size: tuple[int, int], classes: Sequence[str],
+                 findings: Sequence[str], generator: BoxGenerator) -> list[Box]:
+    """Boxes of ``findings`` (those among ``classes``) from their heatmaps.
+
+    Parameters
+    ----------
+    heatmaps : float ``(C, S, S)``, one per class of ``classes``.
+    image_size : ``(H, W)`` of the image the boxes are for (their pixels).
+    classes : the ``C`` class names, in ``heatmaps`` order.
+    findings : the classes to box; names outside ``classes`` are ignored.
+    generator : a :class:`BoxGenerator`.
+    """
+    boxes: list[Box] = []
+    for name in findings:
+        if name in classes:
+            boxes.extend(generator(heatmaps[list(classes).index(name)], tuple(image_size), name))
+    return boxes
 
 
 def heatmap_to_boxes(heatmap: np.ndarray, image_size: tuple[int, int], method: str = "paper",

@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from chestx.localize.boxes import Box
+from chestx.localize.geometry import OVERLAP
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
 
 GT_COLOR = (0, 90, 255)
@@ -29,8 +30,6 @@ OVERLAY_MIN_SIDE = 512
 def judge_boxes(boxes: Sequence[Box], gt_boxes: Sequence[Box], measure: str = "iobb",
                 threshold: float = 0.5) -> list[bool]:
     """For each predicted box: does it hit a ground-truth box of its finding (overlap > T)?"""
-    from chestx.evaluate.localization import OVERLAP
-
     verdicts = []
     for box in boxes:
         same = [g.xywh for g in gt_boxes if not box.finding or g.finding == box.finding]

@@ -5,19 +5,16 @@
 """
 
 from chestx.models.backbones import BACKBONES, build_backbone, feature_size
-from chestx.models.checkpoint import (
-    load_checkpoint,
-    load_weights,
-    model_from_state,
-    read_checkpoint,
-    save_checkpoint,
-)
+from chestx.models.checkpoint import load_checkpoint, model_from_state, save_checkpoint
+from chestx.models.config import MODEL_CONFIG_VERSION, ModelConfig
 from chestx.models.losses import LOSS_NAMES, LOSSES, PAPER_NAMES, get_loss
 from chestx.models.net import ChestXNet, Transition, build_model
 from chestx.models.pooling import POOLINGS, GlobalPool, lse_pool
+from chestx.models.state import load_weights, read_checkpoint
 
 __all__ = [
-    "BACKBONES", "LOSSES", "LOSS_NAMES", "PAPER_NAMES", "POOLINGS", "ChestXNet", "GlobalPool",
-    "Transition", "build_backbone", "build_model", "feature_size", "get_loss", "lse_pool",
-    "load_checkpoint", "load_weights", "model_from_state", "read_checkpoint", "save_checkpoint",
+    "BACKBONES", "LOSSES", "LOSS_NAMES", "MODEL_CONFIG_VERSION", "PAPER_NAMES", "POOLINGS",
+    "ChestXNet", "GlobalPool", "ModelConfig", "Transition", "build_backbone", "build_model",
+    "feature_size", "get_loss", "load_checkpoint", "load_weights", "lse_pool",
+    "model_from_state", "read_checkpoint", "save_checkpoint",
 ]

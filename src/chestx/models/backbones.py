@@ -33,6 +33,7 @@ import torchvision
 from torch import nn
 
 from chestx.errors import ChestxError
+from chestx.registry import Registry, RegistryError
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -75,7 +76,7 @@ def _features(net: nn.Module) -> nn.Module:
 
 
 #: The documented backbones. Any other torchvision classification model is accepted by name.
-BACKBONES: dict[str, BackboneSpec] = {
+BACKBONES: Registry[BackboneSpec] = Registry("backbone", {
     "alexnet": BackboneSpec("alexnet", cut=_features),
     # torchvision's GoogLeNet weights were ported from TensorFlow and expect inputs in
     # [-1, 1] (its ``transform_input``); we normalize that way directly.
@@ -88,21 +89,22 @@ BACKBONES: dict[str, BackboneSpec] = {
     "resnet101": BackboneSpec("resnet101"),
     "densenet121": BackboneSpec("densenet121", cut=_features_with_relu),
     "inception_v3": BackboneSpec("inception_v3", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
-}
+})
 
 
 def backbone_spec(name: str) -> BackboneSpec:
     """The spec for ``name``: a documented one, or a torchvision classification model."""
     if name in BACKBONES:
-        return BACKBONES[name]
+        return BACKBONES.get(name)
     if name in torchvision.models.list_models(module=torchvision.models):
         cut = _features_with_relu if name.startswith("densenet") else None
         return BackboneSpec(name, cut=cut)
-    raise ChestxError(f"unknown backbone {name!r} (use one of {', '.join(BACKBONES)} "
-                      "or a torchvision classification model name)")
+    raise RegistryError(f"unknown backbone {name!r} (use one of {', '.join(BACKBONES)} "
+                        "or a torchvision classification model name)")
 
 
-def _cut(spec: BackboneSpec, net: nn.Module) -> nn.Module:
+def cut_backbone(spec: BackboneSpec, net: nn.Module) -> nn.Module:
+    """The feature extractor of torchvision network ``net``: everything before its head."""
     if spec.cut is not None:
         return spec.cut(net)
     if hasattr(net, "features") and not hasattr(net, "layer4"):
@@ -147,7 +149,7 @@ def torchvision_network(name: str, pretrained: bool = False) -> nn.Module:
 
 def build_backbone(name: str, pretrained: bool = False) -> nn.Module:
     """The convolutional part of torchvision's ``name``: ``(N, 3, H, W) -> (N, D, S, S)``."""
-    return _cut(backbone_spec(name), torchvision_network(name, pretrained))
+    return cut_backbone(backbone_spec(name), torchvision_network(name, pretrained))
 
 
 def feature_size(name: str, image_size: int) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Checkpoints: one ``torch.save`` dict that rebuilds the model with no other input.
 
-Keys: ``model_state``, ``config`` (backbone, pooling, lse_r/r, loss, classes, image_size,
-channels, mean/std, transition_channels, heatmap_size, ...), ``epoch``, ``optimizer_state``,
+Keys: ``model_state``, ``config`` (:meth:`chestx.models.config.ModelConfig.to_dict`, with
+its ``version``; older versions load too), ``epoch``, ``optimizer_state``,
 ``metrics`` (list of per-epoch dicts), ``chestx_version``, plus whatever the trainer adds
 (scheduler/scaler state, RNG state, best score). Writes are atomic.
 """
@@ -9,8 +9,6 @@ channels, mean/std, transition_channels, heatmap_size, ...), ``epoch``, ``optimi
 from __future__ import annotations
 
 import os
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -18,11 +16,9 @@ import torch
 from chestx import __version__
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
-from chestx.models.backbones import _cut, backbone_spec, torchvision_network
+from chestx.models.config import ModelConfig
 from chestx.models.net import ChestXNet, build_model
-
-#: torchvision keys of classifier heads that a backbone-only load is allowed to miss.
-_HEAD_PREFIXES = ("fc.", "classifier.", "aux1.", "aux2.", "AuxLogits.", "head.", "heads.")
+from chestx.models.state import read_checkpoint
 
 
 def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, epoch: int = 0,
@@ -32,7 +28,7 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, epoch: int 
     net = getattr(model, "module", model)
     state = {
         "model_state": net.state_dict(),
-        "config": dict(net.config),
+        "config": net.config.to_dict(),
         "epoch": int(epoch),
         "optimizer_state": optimizer.state_dict() if optimizer is not None else None,
         "metrics": list(metrics or []),
@@ -45,23 +41,6 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, epoch: int 
     return path
 
 
-def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint dict; :class:`ChestxError` naming the file when it is not one."""
-    path = Path(path)
-    if not path.is_file():
-        raise ChestxError(f"{path}: checkpoint not found")
-    try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, OSError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
-            ValueError) as exc:
-        raise ChestxError(f"{path}: not a readable torch checkpoint "
-                          f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
-                          ) from exc
-    if not isinstance(state, dict):
-        raise ChestxError(f"{path}: not a checkpoint (a {type(state).__name__})")
-    return state
-
-
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu"
                     ) -> ChestXNet:
     """Rebuild the model saved at ``path`` (config + weights), in eval mode."""
@@ -72,54 +51,16 @@ def model_from_state(state: dict, path: str | os.PathLike = "checkpoint") -> Che
     """Rebuild the model of a checkpoint dict read by :func:`read_checkpoint` (eval mode)."""
     if "model_state" not in state or "config" not in state:
         raise ChestxError(f"{path}: not a chestx checkpoint (no model_state/config)")
-    config = state["config"]
     try:
-        model = build_model(backbone=config["backbone"], num_classes=config["num_classes"],
-                            pooling=config["pooling"], lse_r=config["lse_r"],
-                            image_size=config["image_size"],
-                            transition_channels=config.get("transition_channels"),
-                            classes=config["classes"])
+        config = ModelConfig.from_dict(state["config"], str(path))
+        model = build_model(backbone=config.backbone, num_classes=config.num_classes,
+                            pooling=config.pooling, lse_r=config.lse_r,
+                            image_size=config.image_size,
+                            transition_channels=config.transition_channels,
+                            classes=config.classes)
         model.load_state_dict(state["model_state"])
-    except (KeyError, RuntimeError, ValueError) as exc:
+    except (TypeError, RuntimeError, ValueError) as exc:
         raise ChestxError(f"{path}: checkpoint does not match its config "
                           f"({str(exc).splitlines()[0]})") from exc
-    model.config.update(config)
+    model.config = config  # as trained (normalization, loss), not rebuilt defaults
     return model.eval()
-
-
-def _strip_prefix(state: dict) -> dict:
-    # DistributedDataParallel / DataParallel save their keys under "module.".
-    if state and all(k.startswith("module.") for k in state):
-        return {k[len("module."):]: v for k, v in state.items()}
-    return state
-
-
-def load_weights(model: ChestXNet, path: str | os.PathLike) -> ChestXNet:
-    """Initialize ``model`` from ``path``: a chestx checkpoint (every tensor whose name and
-    shape match is copied, so a 14-class run can start an 8-class one) or a torchvision state
-    dict of the backbone's network (e.g. ``resnet50-0676ba61.pth``; its head is ignored)."""
-    path = Path(path)
-    state = read_checkpoint(path)
-    state = _strip_prefix(state.get("model_state", state))
-    if not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ChestxError(f"{path}: not a state dict of tensors")
-    if any(k.startswith("backbone.") for k in state):
-        own = model.state_dict()
-        matched = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-        backbone_keys = [k for k in own if k.startswith("backbone.")]
-        missing = [k for k in backbone_keys if k not in matched]
-        if missing:
-            raise ChestxError(f"{path}: weights do not fit backbone "
-                              f"{model.config['backbone']} (e.g. {missing[0]})")
-        model.load_state_dict(matched, strict=False)
-        return model
-    name = model.config["backbone"]
-    network = torchvision_network(name)
-    result = network.load_state_dict(state, strict=False)
-    missing = [k for k in result.missing_keys if not k.startswith(_HEAD_PREFIXES)]
-    if missing or len(result.unexpected_keys) > 0:
-        example = (missing or result.unexpected_keys)[0]
-        raise ChestxError(f"{path}: not a torchvision state dict of {name} "
-                          f"(e.g. {'missing' if missing else 'unexpected'} key {example})")
-    model.backbone.load_state_dict(_cut(backbone_spec(name), network).state_dict())
-    return model

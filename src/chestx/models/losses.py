@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-LOSS_NAMES = ("hinge", "euclidean", "ce", "wce")
+from chestx.registry import Registry
 
 #: The paper's names (Table 3) for each loss.
 PAPER_NAMES = {"hinge": "HL", "euclidean": "EL", "ce": "CEL", "wce": "W-CEL"}
@@ -56,16 +56,16 @@ def euclidean(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return 0.5 * (torch.sigmoid(logits) - targets.to(logits.dtype)).pow(2).mean()
 
 
-LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+#: Losses ``(logits (N, C), targets (N, C)) -> scalar`` by name.
+LOSSES: Registry[Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = Registry("loss", {
     "hinge": hinge,
     "euclidean": euclidean,
     "ce": cross_entropy,
     "wce": weighted_cross_entropy,
-}
+})
+LOSS_NAMES = LOSSES.names()
 
 
 def get_loss(name: str) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
     """The loss function called ``name`` (``hinge | euclidean | ce | wce``)."""
-    if name not in LOSSES:
-        raise ValueError(f"loss must be one of {LOSS_NAMES}, not {name!r}")
-    return LOSSES[name]
+    return LOSSES.get(name)

@@ -11,8 +11,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from chestx.findings import classes_for
-from chestx.models.backbones import backbone_spec, build_backbone, feature_size
+from chestx.models.backbones import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    backbone_spec,
+    build_backbone,
+    feature_size,
+)
+from chestx.models.config import ModelConfig
 from chestx.models.pooling import GlobalPool
+from chestx.models.state import load_weights
 
 
 class Transition(nn.Module):
@@ -43,15 +51,16 @@ class ChestXNet(nn.Module):
     - ``model.forward_heatmaps(x)`` -> ``(logits (N, C), heatmaps (N, C, S, S))`` where
       ``heatmaps[n, c] = sum_d W[c, d] * transition[n, d]`` (CAM, no bias). With ``avg``
       pooling ``heatmaps.mean((2, 3)) + bias == logits`` exactly.
-    - ``model.config``: everything needed to rebuild it (see :func:`build_model`).
+    - ``model.config``: a :class:`~chestx.models.config.ModelConfig`, everything needed to
+      rebuild it (see :func:`build_model`).
     """
 
     def __init__(self, backbone: nn.Module, backbone_channels: int, num_classes: int,
                  pooling: str = "lse", lse_r: float = 10.0,
                  transition_channels: int | None = None,
-                 mean: Sequence[float] = (0.485, 0.456, 0.406),
-                 std: Sequence[float] = (0.229, 0.224, 0.225),
-                 config: dict | None = None) -> None:
+                 mean: Sequence[float] = IMAGENET_MEAN,
+                 std: Sequence[float] = IMAGENET_STD,
+                 config: ModelConfig | None = None) -> None:
         super().__init__()
         channels = transition_channels or backbone_channels
         self.backbone = backbone
@@ -62,7 +71,7 @@ class ChestXNet(nn.Module):
                              persistent=False)
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, 3, 1, 1),
                              persistent=False)
-        self.config: dict = dict(config or {})
+        self.config: ModelConfig = config or ModelConfig()
 
     def transition_activations(self, x: torch.Tensor) -> torch.Tensor:
         """``(N, 1, H, W)`` in [0, 1] -> transition activations ``(N, D, S, S)``."""
@@ -86,7 +95,7 @@ class ChestXNet(nn.Module):
 
     @property
     def classes(self) -> list[str]:
-        return list(self.config.get("classes", []))
+        return list(self.config.classes)
 
 
 def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str = "lse",
@@ -104,7 +113,7 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
         pretrained: start from torchvision's ImageNet weights (downloads them; offline this
             raises :class:`~chestx.errors.ChestxError`); ignored when ``weights`` is given.
         weights: path of a backbone state dict (torchvision format) or a chestx checkpoint to
-            start from (see :func:`chestx.models.checkpoint.load_weights`).
+            start from (see :func:`chestx.models.state.load_weights`).
         image_size: the training/inference side in pixels (recorded in the config, and used
             for the heatmap side ``S`` it records).
         transition_channels: ``D`` of the transition layer; default: the backbone's channels
@@ -119,21 +128,15 @@ def build_model(backbone: str = "resnet50", num_classes: int = 14, pooling: str 
         num_classes = len(classes)
     spec = backbone_spec(backbone)
     backbone_channels, side = feature_size(backbone, image_size)
-    config = {
-        "backbone": backbone, "num_classes": num_classes, "classes": classes,
-        "pooling": pooling, "lse_r": float(lse_r), "r": float(lse_r),
-        "image_size": int(image_size), "channels": 1, "channel_handling": "repeat",
-        "mean": list(spec.mean), "std": list(spec.std),
-        "transition_channels": int(transition_channels or backbone_channels),
-        "heatmap_size": side,
-    }
+    config = ModelConfig(
+        backbone=backbone, classes=tuple(classes), pooling=pooling, lse_r=float(lse_r),
+        image_size=int(image_size), mean=tuple(spec.mean), std=tuple(spec.std),
+        transition_channels=int(transition_channels or backbone_channels), heatmap_size=side)
     # a --weights start replaces the ImageNet one: downloading it would be wasted (or fail
     # offline) since load_weights overwrites the backbone
     model = ChestXNet(build_backbone(backbone, pretrained and weights is None),
                       backbone_channels, num_classes,
                       pooling, lse_r, transition_channels, spec.mean, spec.std, config)
     if weights is not None:
-        from chestx.models.checkpoint import load_weights
-
         load_weights(model, weights)
     return model

@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-POOLINGS = ("avg", "max", "lse")
+from chestx.registry import Registry
 
 
 def lse_pool(x: torch.Tensor, r: float = 10.0) -> torch.Tensor:
@@ -36,22 +36,32 @@ def lse_pool(x: torch.Tensor, r: float = 10.0) -> torch.Tensor:
     return x_star.squeeze(2) + pooled
 
 
+def average_pool(x: torch.Tensor, r: float = 0.0) -> torch.Tensor:
+    """Mean of ``x`` (N, D, S, S) over the spatial dims -> (N, D) (``r`` is unused)."""
+    return x.mean(dim=(2, 3))
+
+
+def max_pool(x: torch.Tensor, r: float = 0.0) -> torch.Tensor:
+    """Maximum of ``x`` (N, D, S, S) over the spatial dims -> (N, D) (``r`` is unused)."""
+    return x.amax(dim=(2, 3))
+
+
+#: Global pooling functions ``(x (N, D, S, S), r) -> (N, D)`` by name.
+POOLINGS: Registry = Registry("pooling", {"avg": average_pool, "max": max_pool,
+                                          "lse": lse_pool})
+
+
 class GlobalPool(nn.Module):
     """``avg | max | lse`` pooling of ``(N, D, S, S)`` activations to ``(N, D)``."""
 
     def __init__(self, kind: str = "lse", r: float = 10.0) -> None:
         super().__init__()
-        if kind not in POOLINGS:
-            raise ValueError(f"pooling must be one of {POOLINGS}, not {kind!r}")
+        self.pool = POOLINGS.get(kind)
         self.kind = kind
         self.r = float(r)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.kind == "avg":
-            return x.mean(dim=(2, 3))
-        if self.kind == "max":
-            return x.amax(dim=(2, 3))
-        return lse_pool(x, self.r)
+        return self.pool(x, self.r)
 
     def extra_repr(self) -> str:
         return f"kind={self.kind!r}" + (f", r={self.r}" if self.kind == "lse" else "")

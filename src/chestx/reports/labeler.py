@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 
 from chestx.errors import ChestxError
 from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
+from chestx.reports.parallel import batches, label_parallel
 from chestx.reports.rules import POSITIVE, RuleSet
 from chestx.reports.sections import find_sections
 from chestx.reports.sentences import split_sentences
@@ -155,7 +156,7 @@ class Labeler:
         prepared: list[tuple[str, list[_Sentence]] | ReportLabels] = []
         to_parse: dict[str, tuple[Match, ...]] = {}
         for text in texts:
-            problem = _problem(text)
+            problem = report_problem(text)
             if problem:
                 prepared.append(unreadable(problem))
                 continue
@@ -196,12 +197,10 @@ class Labeler:
 
     def label_reports(self, texts: Iterable[str], workers: int = 1) -> Iterator[ReportLabels]:
         """Label a stream of reports, yielding results in input order (memory stays flat)."""
-        from chestx.reports.parallel import label_parallel
-
         if workers > 1:
             yield from label_parallel(self, texts, workers)
             return
-        for batch in _batches(texts, self.batch_size):
+        for batch in batches(texts, self.batch_size):
             yield from self.label_batch(batch)
 
 
@@ -233,7 +232,7 @@ def propagate_lists(sentence: str, matches, statuses: list[tuple[int, str]]
     return out
 
 
-def _problem(text) -> str:
+def report_problem(text) -> str:
     """Why a report text cannot be labeled ('' when it can)."""
     if not isinstance(text, str):
         return "report text is missing"
@@ -242,17 +241,6 @@ def _problem(text) -> str:
     if len(text) > MAX_REPORT_CHARS:
         return f"report text is too long ({len(text)} characters > {MAX_REPORT_CHARS})"
     return ""
-
-
-def _batches(items: Iterable, size: int) -> Iterator[list]:
-    batch = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 _DEFAULT: Labeler | None = None

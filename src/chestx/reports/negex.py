@@ -13,9 +13,10 @@ import re
 from collections.abc import Iterable, Iterator
 
 from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
-from chestx.reports.labeler import Labeler, _batches, _problem
+from chestx.reports.labeler import Labeler, report_problem
+from chestx.reports.parallel import batches
 from chestx.reports.rules import NEGATIVE, POSITIVE, UNCERTAIN
-from chestx.reports.vocabulary import _data_file, _read_tsv
+from chestx.reports.vocabulary import data_file, read_tsv
 
 _TOKEN = re.compile(r"[a-z']+")
 _STATUS = {"neg": NEGATIVE, "unc": UNCERTAIN}
@@ -28,7 +29,7 @@ class NegexLabeler:
         self.window = window
         self._finder = Labeler(nlp=False)  # sections, sentences and vocabulary only
         self.triggers: dict[str, list[tuple[str, ...]]] = {}
-        for row in _read_tsv(_data_file("negex_triggers.tsv")):
+        for row in read_tsv(data_file("negex_triggers.tsv")):
             words = tuple(row["trigger"].split())
             self.triggers.setdefault(row["kind"], []).append(words)
 
@@ -51,7 +52,7 @@ class NegexLabeler:
     def label_batch(self, texts: list[str]) -> list[ReportLabels]:
         out = []
         for text in texts:
-            problem = _problem(text)
+            problem = report_problem(text)
             if problem:
                 out.append(unreadable(problem))
                 continue
@@ -67,7 +68,7 @@ class NegexLabeler:
         return out
 
     def label_reports(self, texts: Iterable[str], workers: int = 1) -> Iterator[ReportLabels]:
-        for batch in _batches(texts, 256):
+        for batch in batches(texts, 256):
             yield from self.label_batch(batch)
 
 

@@ -24,10 +24,20 @@ def _label_batch(texts: list[str]):
     return _WORKER_LABELER.label_batch(texts)
 
 
+def batches(items: Iterable, size: int) -> Iterator[list]:
+    """``items`` in lists of ``size`` (the last one shorter), read lazily."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 def label_parallel(labeler, texts: Iterable[str], workers: int) -> Iterator:
     """Yield ``labeler.label_batch`` results for ``texts`` using ``workers`` processes."""
-    from chestx.reports.labeler import _batches
-
     global _WORKER_LABELER
     labeler.nlp  # noqa: B018 -- load the model before forking: children share it
     methods = mp.get_all_start_methods()
@@ -39,7 +49,7 @@ def label_parallel(labeler, texts: Iterable[str], workers: int) -> Iterator:
                                        initializer=_init, initargs=(labeler,))
     pending: deque = deque()
     try:
-        for batch in _batches(texts, labeler.batch_size):
+        for batch in batches(texts, labeler.batch_size):
             pending.append(executor.submit(_label_batch, batch))
             if len(pending) >= 2 * workers:
                 yield from pending.popleft().result()

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chestx.errors import ChestxError
-from chestx.reports.vocabulary import _data_file, _read_tsv
+from chestx.reports.vocabulary import data_file, read_tsv
 
 NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
 
@@ -123,7 +123,7 @@ def load_rules(path: str | Path, status: int) -> list[Rule]:
     least one literal word (so that sentences without it can skip the parser).
     """
     rules = []
-    for row in _read_tsv(Path(path)):
+    for row in read_tsv(Path(path)):
         try:
             steps = parse_pattern(row["pattern"] or "")
             row_status = STATUS_NAMES[row["status"].strip()] if row.get("status") else status
@@ -200,9 +200,9 @@ class RuleSet:
     @classmethod
     def default(cls) -> RuleSet:
         """The rules shipped with chestx."""
-        return cls(load_rules(_data_file("pre_negation_rules.tsv"), UNCERTAIN),
-                   load_rules(_data_file("negation_rules.tsv"), NEGATIVE),
-                   load_rules(_data_file("uncertainty_rules.tsv"), UNCERTAIN))
+        return cls(load_rules(data_file("pre_negation_rules.tsv"), UNCERTAIN),
+                   load_rules(data_file("negation_rules.tsv"), NEGATIVE),
+                   load_rules(data_file("uncertainty_rules.tsv"), UNCERTAIN))
 
     def applicable(self, words: set[str]) -> list[Rule]:
         """The rules that can fire on a sentence made of ``words`` (lower-cased), in order.

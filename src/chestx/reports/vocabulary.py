@@ -51,7 +51,7 @@ class Match:
     counts: bool = True
 
 
-def _read_tsv(path: Path) -> list[dict[str, str]]:
+def read_tsv(path: Path) -> list[dict[str, str]]:
     with open(path, encoding="utf-8") as handle:
         lines = [line for line in handle if line.strip() and not line.startswith("#")]
     return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
@@ -60,7 +60,7 @@ def _read_tsv(path: Path) -> list[dict[str, str]]:
 def load_terms(path: str | Path, kind: str) -> list[Term]:
     """Read a vocabulary TSV (see the module docstring) into :class:`Term` objects."""
     terms = []
-    for row in _read_tsv(Path(path)):
+    for row in read_tsv(Path(path)):
         finding, pattern = row.get("finding", "").strip(), row.get("pattern", "").strip()
         if not finding or not pattern:
             raise ChestxError(f"{path}: vocabulary line without finding or pattern: {row}")
@@ -81,7 +81,7 @@ def load_terms(path: str | Path, kind: str) -> list[Term]:
     return terms
 
 
-def _data_file(name: str) -> Path:
+def data_file(name: str) -> Path:
     return Path(str(resources.files("chestx.reports") / name))
 
 
@@ -113,8 +113,8 @@ class Vocabulary:
     @classmethod
     def default(cls) -> Vocabulary:
         """The vocabulary shipped with chestx (``findings_vocab.tsv`` + ``other_findings.tsv``)."""
-        return cls(load_terms(_data_file("findings_vocab.tsv"), "finding")
-                   + load_terms(_data_file("other_findings.tsv"), "other"))
+        return cls(load_terms(data_file("findings_vocab.tsv"), "finding")
+                   + load_terms(data_file("other_findings.tsv"), "other"))
 
     def find(self, sentence: str) -> list[Match]:
         """Mentions in ``sentence`` (exclusions removed), in text order."""

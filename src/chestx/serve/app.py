@@ -10,7 +10,7 @@ Routes
 ``GET /api/results/{id}/heatmaps/{k}.png``  finding ``k``'s heatmap, coloured, with alpha
 
 The model is shared read-only by every request; decoding and inference run in worker
-threads (see :class:`chestx.predict.Predictor` for the locking), each request with its own
+threads (see :class:`chestx.inference.Predictor` for the locking), each request with its own
 tensors and its own result id.
 """
 
@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from chestx import __version__
-from chestx.predict import Predictor
+from chestx.inference import Predictor
 from chestx.serve.results import ResultStore, StoredResult, display_image, heatmap_png, png_bytes
 from chestx.serve.uploads import UploadError, decode_upload, read_upload
 

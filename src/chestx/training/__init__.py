@@ -1,7 +1,21 @@
-"""Training: the loop (SGD, accumulation, AMP, DDP, checkpoints, resume), tensor
-augmentations and the datasets it reads (cache-aware)."""
+"""Training: the loop (SGD, accumulation, AMP, DDP, checkpoints, resume), its configuration,
+tensor augmentations and the datasets it reads (cache-aware).
 
-from chestx.training.augment import Augment
-from chestx.training.loop import TrainConfig, TrainResult, train
+Names load on first use, so that ``chestx.training.config`` (what the CLI reads to build its
+options) is importable without torch.
+"""
 
-__all__ = ["Augment", "TrainConfig", "TrainResult", "train"]
+from __future__ import annotations
+
+from chestx.exports import lazy_exports
+
+_EXPORTS = {
+    "Augment": "augment",
+    "TrainConfig": "config",
+    "TrainResult": "loop",
+    "train": "loop",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

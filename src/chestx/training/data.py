@@ -11,7 +11,8 @@ import torch
 from torch.utils.data import Dataset, default_collate
 
 from chestx.data.cache import CachedDataset, find_cache
-from chestx.data.nih import NIHDataset, read_data_entry
+from chestx.data.datasets import NIHDataset
+from chestx.data.nih import read_data_entry
 from chestx.data.splits import PARTS, SPLIT_DIR, load_split, make_split
 from chestx.errors import ChestxError
 

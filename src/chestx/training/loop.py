@@ -9,6 +9,7 @@ an uninterrupted run (on CPU, same settings).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 import time
@@ -24,105 +25,24 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from chestx.atomic import atomic_open, remove_leftovers
-from chestx.data.images import resize
+from chestx.data.tensors import resize
 from chestx.errors import ChestxError
-from chestx.models import LOSS_NAMES, POOLINGS, build_model, get_loss
-from chestx.models.checkpoint import read_checkpoint, save_checkpoint
+from chestx.models import LOSSES, POOLINGS, build_model, get_loss
+from chestx.models.checkpoint import save_checkpoint
+from chestx.models.state import read_checkpoint
 from chestx.progress import new_progress, stderr_console
 from chestx.training.augment import Augment
+from chestx.training.config import RESUMABLE_OVERRIDES, TrainConfig
 from chestx.training.data import collate_readable, image_dataset, split_ids
 from chestx.training.distributed import Context, default_workers, setup, teardown
 from chestx.training.recipe import (
     RECIPE_FIELDS,
-    RECIPE_NAMES,
     choose_recipe,
     learning_rate,
     too_few_steps,
     warmup_steps,
 )
-
-#: Options that may change when a run is resumed; all others come from its checkpoint.
-OPTIMIZERS = ("sgd", "adamw")
-RESUMABLE_OVERRIDES = ("data", "out", "epochs", "workers", "device", "amp", "progress",
-                       "resume", "cache", "cache_dir")
-
-
-def _option(default, help: str, **extra):
-    """A TrainConfig field: its default and the help text the command line shows."""
-    return field(default=default, metadata={"help": help, **extra})
-
-
-@dataclass
-class TrainConfig:
-    """Everything ``chestx train`` takes. ``None`` means "the recipe's value": the options a
-    recipe sets (:data:`chestx.training.recipe.RECIPE_FIELDS` and ``lr``) are filled by
-    :func:`resolve_config` from the recipe chosen by ``recipe`` (see ``recipes.tsv``)."""
-
-    data: str
-    out: str
-    backbone: str = "resnet50"
-    recipe: str = _option("auto", "auto (by how the backbone starts: scratch, imagenet or "
-                          "checkpoint) or paper (section 4)", choices=RECIPE_NAMES)
-    pooling: str | None = _option(None, "avg | max | lse (recipe: lse)")
-    lse_r: float | None = _option(None, "r of LSE pooling (recipe: 10)")
-    loss: str | None = _option(None, "hinge | euclidean | ce | wce (recipe: ce; paper: wce)")
-    image_size: int | None = _option(None, "input side in pixels (recipe: 1024)")
-    classes: int = 14
-    batch_size: int | None = _option(None, "images per forward pass (recipe: 16; paper: 8)")
-    iter_size: int | None = _option(None, "batches accumulated per optimizer step (recipe: 1; "
-                                    "paper: 10)")
-    epochs: int = 10
-    lr: float | None = _option(None, "learning rate as given (default: the recipe's rate "
-                               "scaled by batch x iter x processes)")
-    momentum: float = 0.9
-    weight_decay: float = 1e-4
-    optimizer: str | None = _option(None, "sgd | adamw (recipe: sgd)")
-    half_res_epochs: int = 0  # progressive resizing: the first epochs at image_size / 2
-    schedule: str | None = _option(None, "cosine | constant, per optimizer step (recipe: "
-                                   "cosine; paper: constant)")
-    warmup_epochs: float | None = _option(None, "linear warm-up in epochs, at most a tenth of "
-                                          "the run (recipe: 0.5 from scratch)")
-    workers: int | None = _option(None, "DataLoader processes (default: 0 on a CPU of 4 cores "
-                                  "or fewer, so that they take no core from the convolutions)")
-    device: str = "auto"
-    amp: bool = False
-    pretrained: bool = True
-    weights: str | None = None
-    split: str = "official"
-    seed: int = 0
-    resume: bool = False
-    cache: bool = True
-    cache_dir: str | None = None
-    augment: bool | None = _option(None, "crop/rotate/jitter (recipe: off from scratch)")
-    max_train_images: int | None = None
-    progress: bool = True
-
-    def check(self) -> None:
-        """Raise :class:`ChestxError` for an option out of range."""
-        problems = []
-        if self.loss not in (*LOSS_NAMES, None):
-            problems.append(f"--loss must be one of {', '.join(LOSS_NAMES)}")
-        if self.pooling not in (*POOLINGS, None):
-            problems.append(f"--pooling must be one of {', '.join(POOLINGS)}")
-        if self.pooling == "lse" and self.lse_r is not None and self.lse_r <= 0:
-            problems.append("--lse-r must be > 0")
-        if self.optimizer not in (*OPTIMIZERS, None):
-            problems.append(f"--optimizer must be one of {', '.join(OPTIMIZERS)}")
-        if self.schedule not in ("cosine", "constant", None):
-            problems.append("--schedule must be cosine or constant")
-        for name in ("batch_size", "iter_size", "epochs", "image_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                problems.append(f"--{name.replace('_', '-')} must be >= 1")
-        if not 0 <= self.half_res_epochs < self.epochs:
-            problems.append("--half-res-epochs must be >= 0 and below --epochs")
-        if self.classes not in (8, 14):
-            problems.append("--classes must be 14 or 8")
-        if self.recipe not in RECIPE_NAMES:
-            problems.append(f"--recipe must be one of {', '.join(RECIPE_NAMES)}")
-        if self.split not in ("official", "random"):
-            problems.append("--split must be official or random")
-        if problems:
-            raise ChestxError("; ".join(problems))
+from chestx.training.validation import validate
 
 
 @dataclass
@@ -145,6 +65,14 @@ def train(config: TrainConfig,
         return _train(config, context, on_epoch_end)
     finally:
         teardown(context)
+
+
+def _check_names(config: TrainConfig) -> None:
+    """``--loss`` and ``--pooling`` must name entries of their registries."""
+    for name, registry in (("loss", LOSSES), ("pooling", POOLINGS)):
+        if getattr(config, name) not in registry:
+            raise ChestxError(f"--{name} {getattr(config, name)!r}: choose from "
+                              f"{', '.join(registry.names())}")
 
 
 def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
@@ -345,7 +273,6 @@ def _write_metrics(out: Path, metrics: list[dict]) -> None:
 
 def _train(config: TrainConfig, context: Context,
            on_epoch_end: Callable[[int, dict], None] | None) -> TrainResult:
-    from chestx.evaluate.runner import validate  # evaluate imports training.data
 
     out = Path(config.out)
     last = out / "last.pt"
@@ -362,12 +289,13 @@ def _train(config: TrainConfig, context: Context,
     config, recipe = resolve_config(config, context.world_size, context.device)
     if state is not None and state.get("recipe"):
         recipe = state["recipe"]
+    _check_names(config)
     torch.manual_seed(config.seed)
     model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
                         pretrained=config.pretrained and state is None,
                         weights=config.weights if state is None else None,
                         image_size=config.image_size)
-    model.config["loss"] = config.loss
+    model.config = dataclasses.replace(model.config, loss=config.loss)
     if state is not None:
         model.load_state_dict(state["model_state"])
     # channels-last convolutions run ~10 % faster on CPU (oneDNN) and use tensor cores on GPU

@@ -20,13 +20,12 @@ from functools import cache
 from pathlib import Path
 
 from chestx.errors import ChestxError
-from chestx.models.checkpoint import read_checkpoint
+from chestx.models.state import read_checkpoint
+from chestx.training.config import RECIPE_NAMES
 
 #: The data file of the recipes.
 RECIPES_FILE = Path(__file__).with_name("recipes.tsv")
 
-#: ``--recipe`` values: ``auto`` picks scratch, imagenet or checkpoint from the start.
-RECIPE_NAMES = ("auto", "scratch", "imagenet", "checkpoint", "paper")
 
 #: TrainConfig fields a recipe fills when they are left unset (``None``).
 RECIPE_FIELDS = ("optimizer", "batch_size", "iter_size", "loss", "pooling", "lse_r",

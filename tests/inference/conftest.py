@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from chestx.models.config import ModelConfig
+
 
 class BrightnessNet(nn.Module):
     """Stands in for a ChestXNet with known heatmaps: ``Mass`` heat = the image averaged over
@@ -20,7 +22,7 @@ class BrightnessNet(nn.Module):
     def __init__(self, image_size: int = 64) -> None:
         super().__init__()
         self.unused = nn.Parameter(torch.zeros(1))  # gives the model a device
-        self.config = {"classes": ["Mass", "Nodule"], "image_size": image_size}
+        self.config = ModelConfig(classes=("Mass", "Nodule"), image_size=image_size)
 
     def forward_heatmaps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         heat = F.avg_pool2d(x, 8)  # (N, 1, S, S) with S = image_size / 8

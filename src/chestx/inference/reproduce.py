@@ -6,9 +6,10 @@ Grids (each value is one training run, then evaluation on the test part):
 - ``losses``: CEL and W-CEL (Table 3, lower half; ``hinge``/``euclidean`` on request);
 - ``pooling``: LSE with r in {0.1, 0.5, 1, 5, 8, 10, 12}, average and max (Fig. 6).
 
-Runs live in ``OUT/<grid>/<value>/`` (resumable: finished runs are skipped, interrupted
-ones resumed); the table, in the paper's layout (one row per setting, one column per
-finding, plus the mean), goes to ``OUT/<grid>/table.csv`` and ``table.md``.
+It sits above both :mod:`chestx.training` and :mod:`chestx.inference.evaluate`: each setting
+is trained, then evaluated. Runs live in ``OUT/<grid>/<value>/`` (resumable: finished runs
+are skipped, interrupted ones resumed); the table, in the paper's layout (one row per
+setting, one column per finding, plus the mean), goes to ``OUT/<grid>/table.csv`` and ``table.md``.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import pandas as pd
 
 from chestx.atomic import atomic_open, atomic_write_text
 from chestx.errors import ChestxError
+from chestx.inference.evaluate import evaluate_checkpoint
 from chestx.models.losses import PAPER_NAMES
-from chestx.training.loop import TrainConfig, train
+from chestx.progress import stderr_console
+from chestx.training.config import TrainConfig
+from chestx.training.loop import train
 
 #: grid -> the values it runs by default.
 GRIDS: dict[str, tuple[str, ...]] = {
@@ -62,8 +66,6 @@ def reproduce(base: TrainConfig, grid: str, out: str | os.PathLike,
               values: list[str] | None = None, eval_split: str = "test") -> pd.DataFrame:
     """Train and evaluate every value of ``grid`` with the settings of ``base``; return (and
     write) the table: one row per setting, per-finding test AUCs and their mean."""
-    from chestx.evaluate.runner import evaluate_checkpoint
-
     values = list(values or GRIDS.get(grid, ()))
     if grid not in GRIDS:
         raise ChestxError(f"unknown grid {grid!r} (use {', '.join(GRIDS)})")
@@ -76,8 +78,6 @@ def reproduce(base: TrainConfig, grid: str, out: str | os.PathLike,
         if not auc_path.is_file():
             config = replace(base, out=str(run), resume=True, **changes)
             if base.progress:
-                from chestx.progress import stderr_console
-
                 stderr_console.print(f"[bold]{grid}: {label}[/bold] -> {run}")
             train(config)
             evaluate_checkpoint(run / "best.pt", base.data, run / "eval", split=eval_split,

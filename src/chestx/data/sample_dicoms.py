@@ -8,7 +8,7 @@ JPEG 2000 compression, files with and without ``.dcm`` in nested folders, plus t
 real export also holds: a lateral view, a truncated file, a file without pixel data and a
 non-DICOM file. Usage::
 
-    python scripts/make_sample_dicoms.py SAMPLE_DIR [--patients 4] [--size 256] [--seed 0]
+    python -m chestx.data.sample_dicoms SAMPLE_DIR [--patients 4] [--size 256] [--seed 0]
     chestx ingest SAMPLE_DIR/dicom --out DATA --reports SAMPLE_DIR/reports.csv --size 256
 
 :func:`write_dicom` is also what chestx's tests and benchmark use to build their files.

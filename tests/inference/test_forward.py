@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from chestx.evaluate.localization import box_iobb
-from chestx.localize import Localization, localize_images
+from chestx.inference.forward import Prediction, localize_images
+from chestx.localize.geometry import box_iobb
 
 
 def test_boxes_land_on_the_bright_blob_in_original_pixels(brightness_net, make_blob):
@@ -16,7 +16,7 @@ def test_boxes_land_on_the_bright_blob_in_original_pixels(brightness_net, make_b
     blob = (128, 32, 64, 32)
     gray = make_blob((128, 256), blob)
     (loc,) = localize_images(brightness_net, [gray], method="peak")
-    assert isinstance(loc, Localization) and loc.image_size == (128, 256)
+    assert isinstance(loc, Prediction) and loc.image_size == (128, 256)
     assert loc.probability("Mass") > 0.9 and loc.probability("Nodule") < 0.01
     assert {b.finding for b in loc.boxes} == {"Mass"}  # Nodule is below the 0.5 threshold
     best = max(loc.boxes, key=lambda b: b.score)
@@ -52,11 +52,11 @@ def test_which_findings_are_boxed(brightness_net, make_blob):
     named = localize_images(brightness_net, images, findings=["Nodule"], method="paper")
     assert all({b.finding for b in loc.boxes} == {"Nodule"} for loc in named)
     per_image = localize_images(brightness_net, images, findings=[["Mass"], []])
-    assert {b.finding for b in per_image[0].boxes} == {"Mass"} and per_image[1].boxes == []
+    assert {b.finding for b in per_image[0].boxes} == {"Mass"} and per_image[1].boxes == ()
     none = localize_images(brightness_net, images, findings=[])
-    assert all(loc.boxes == [] for loc in none)
+    assert all(loc.boxes == () for loc in none)
     unknown = localize_images(brightness_net, images, findings=["Hernia"])
-    assert all(loc.boxes == [] for loc in unknown)
+    assert all(loc.boxes == () for loc in unknown)
     with pytest.raises(ValueError, match="3 finding lists for 2 images"):
         localize_images(brightness_net, images, findings=[["Mass"], ["Mass"], ["Mass"]])
 
@@ -71,7 +71,7 @@ def test_batching_does_not_change_results(brightness_net, make_blob):
 
 
 def test_real_chestxnet_heatmaps_match_its_forward(tiny_checkpoint):
-    from chestx.data.images import to_tensor
+    from chestx.data.tensors import to_tensor
     from chestx.models import load_checkpoint
 
     model = load_checkpoint(tiny_checkpoint)
@@ -81,7 +81,7 @@ def test_real_chestxnet_heatmaps_match_its_forward(tiny_checkpoint):
     with torch.inference_mode():
         logits, heatmaps = model.forward_heatmaps(torch.stack([to_tensor(g, 64) for g in images]))
     for i, loc in enumerate(locs):
-        assert loc.classes == tuple(model.config["classes"]) and len(loc.classes) == 14
+        assert loc.classes == tuple(model.config.classes) and len(loc.classes) == 14
         assert np.allclose(loc.heatmaps, heatmaps[i].numpy(), atol=1e-5)
         assert np.allclose(loc.probabilities, torch.sigmoid(logits[i]).numpy(), atol=1e-6)
         assert {b.finding for b in loc.boxes} == {"Cardiomegaly", "Effusion"}

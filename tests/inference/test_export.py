@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from chestx.cli import main
-from chestx.export import load_torchscript, read_onnx_config
 from chestx.findings import FINDINGS
+from chestx.inference.export import load_torchscript, read_onnx_config
 from chestx.models import build_model, load_checkpoint, save_checkpoint
 
 SIZE = 64
@@ -76,7 +76,7 @@ def test_export_needs_a_raw_image_not_a_normalized_one(exported):
     session = ort.InferenceSession(str(paths["onnx"]), providers=["CPUExecutionProvider"])
     images = _batch(2, 4)
     raw = session.run(None, {"images": images.numpy()})[0]
-    mean, std = model.config["mean"][0], model.config["std"][0]
+    mean, std = model.config.mean[0], model.config.std[0]
     normalized = session.run(None, {"images": ((images - mean) / std).numpy()})[0]
     assert np.abs(raw - normalized).max() > 1e-3
 

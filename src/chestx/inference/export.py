@@ -26,6 +26,7 @@ from torch import nn
 
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
+from chestx.models import load_checkpoint
 
 FORMATS = ("onnx", "torchscript")
 INPUT_NAME = "images"
@@ -52,15 +53,12 @@ class HeatmapGraph(nn.Module):
 
 def config_json(model: nn.Module) -> str:
     """``model.config`` as JSON (values JSON cannot hold are written as strings)."""
-    return json.dumps(getattr(model, "config", {}) or {}, default=str, sort_keys=True)
+    return json.dumps(model.config.to_dict(), default=str, sort_keys=True)
 
 
 def example_input(model: nn.Module, batch: int = 2) -> torch.Tensor:
     """A deterministic ``(batch, 1, S, S)`` input in [0, 1] at the model's image size."""
-    config = getattr(model, "config", {}) or {}
-    if not config.get("image_size"):
-        raise ChestxError("the model config has no image_size; cannot export a fixed-size graph")
-    size = int(config["image_size"])
+    size = int(model.config.image_size)
     generator = torch.Generator().manual_seed(0)
     return torch.rand(batch, 1, size, size, generator=generator)
 
@@ -103,8 +101,6 @@ def export_torchscript(model: nn.Module, out: str | os.PathLike) -> Path:
 def export_model(checkpoint: str | os.PathLike, fmt: str, out: str | os.PathLike,
                  opset: int = DEFAULT_OPSET) -> Path:
     """Load ``checkpoint`` and export it as ``fmt`` (``onnx`` or ``torchscript``) to ``out``."""
-    from chestx.models import load_checkpoint
-
     if fmt not in FORMATS:
         raise ChestxError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     if not Path(checkpoint).is_file():

@@ -19,12 +19,12 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from chestx.evaluate.localization import (
+from chestx.evaluate.localization import mean_acc
+from chestx.inference.evaluate import (
     add_localization,
     evaluate_model_localization,
-    mean_acc,
+    localize_ground_truth,
 )
-from chestx.localize.dataset import localize_ground_truth
 
 
 @pytest.fixture

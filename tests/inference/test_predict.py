@@ -1,4 +1,4 @@
-"""``chestx predict`` and :mod:`chestx.predict`: batched files, bad files skipped, outputs."""
+"""``chestx predict`` and :mod:`chestx.inference.predictor`: batches, bad files skipped, outputs."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pytest
 import torch
 from PIL import Image
 
-from chestx.data.images import to_tensor
+from chestx.data.tensors import to_tensor
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
+from chestx.inference.predictor import Predictor, collect_images, predict_paths
 from chestx.models import build_model, load_checkpoint, save_checkpoint
-from chestx.predict import Predictor, collect_images, predict_paths
 
 SIZE = 64
 

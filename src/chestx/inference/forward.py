@@ -1,0 +1,157 @@
+"""The batched forward: a model and grayscale images -> one :class:`Prediction` each
+(probabilities, class heatmaps, boxes): the one result type of chestx's inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from chestx.data.tensors import to_tensor
+from chestx.findings import DEFAULT_THRESHOLD
+from chestx.localize.boxes import Box
+from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
+from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the model says about one image.
+
+    Attributes
+    ----------
+    image_size : ``(H, W)`` of the image as given (boxes are in these pixels, top-left origin).
+    classes : finding names, in the model's class order (``C`` of them).
+    probabilities : float32 ``(C,)``, sigmoid of the logits.
+    heatmaps : float32 ``(C, S, S)``, the raw class activation maps (transition activations x
+        prediction weights), covering the whole image; ``None`` once dropped to save memory.
+        :meth:`heatmap` upsamples one of them on demand, so that an image costs one
+        upsampling per class actually looked at, not ``C`` full-size maps.
+    boxes : the boxes of the classes that were boxed (``Box.finding`` names the class).
+    image : the image's name (``Image Index``: the file name), ``""`` when not from a file.
+    source : where the image was read from (its path), ``""`` when not from a file.
+    threshold : probability at or above which a finding is positive.
+    """
+
+    image_size: tuple[int, int]
+    classes: tuple[str, ...]
+    probabilities: np.ndarray
+    heatmaps: np.ndarray | None
+    boxes: tuple[Box, ...] = ()
+    image: str = ""
+    source: str = ""
+    threshold: float = DEFAULT_THRESHOLD
+
+    def index(self, finding: str) -> int:
+        return self.classes.index(finding)
+
+    def probability(self, finding: str) -> float:
+        return float(self.probabilities[self.index(finding)])
+
+    def heatmap(self, finding: str, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The class heatmap upsampled to ``size`` (default: the image), scaled to [0, 1].
+
+        Returns float32 ``(H, W)``.
+        """
+        up = upsample_heatmap(self.heatmaps[self.index(finding)], size or self.image_size)
+        return normalize_heatmap(up, top=1.0)
+
+    @property
+    def positives(self) -> list[str]:
+        """Findings at or above the threshold, most probable first."""
+        order = np.argsort(-self.probabilities, kind="stable")
+        return [self.classes[i] for i in order if self.probabilities[i] >= self.threshold]
+
+    def boxes_of(self, finding: str) -> list[Box]:
+        return [box for box in self.boxes if box.finding == finding]
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no heatmaps): findings in class order with their boxes."""
+        height, width = self.image_size
+        return {
+            "image": self.image,
+            "source": self.source,
+            "width": width,
+            "height": height,
+            "threshold": self.threshold,
+            "positive": self.positives,
+            "probabilities": {name: float(v) for name, v in zip(self.classes,
+                                                                self.probabilities, strict=True)},
+            "findings": [
+                {
+                    "name": name,
+                    "probability": float(self.probabilities[i]),
+                    "positive": bool(self.probabilities[i] >= self.threshold),
+                    "boxes": [box.to_dict() for box in self.boxes_of(name)],
+                }
+                for i, name in enumerate(self.classes)
+            ],
+        }
+
+
+def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
+    """``None`` | names for all images | one list of names per image -> one entry per image."""
+    if findings is None or len(findings) == 0 or isinstance(findings[0], str):
+        return [findings] * n_images
+    if len(findings) != n_images:
+        raise ValueError(f"got {len(findings)} finding lists for {n_images} images")
+    return list(findings)
+
+
+def _forward(model: torch.nn.Module, images: Sequence[np.ndarray],
+             size: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``images`` (uint8 (H, W) each) -> ``(probabilities (N, C), heatmaps (N, C, S, S))``."""
+    device = next(model.parameters()).device
+    batch = torch.stack([to_tensor(gray, size) for gray in images]).to(device)
+    with torch.inference_mode():
+        logits, heatmaps = model.forward_heatmaps(batch)
+    return torch.sigmoid(logits).float().cpu().numpy(), heatmaps.float().cpu().numpy()
+
+
+def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findings=None,
+                    threshold: float = DEFAULT_THRESHOLD, method: str = DEFAULT_METHOD,
+                    batch_size: int = 8, names: Sequence[str] | None = None,
+                    sources: Sequence[str] | None = None, **params) -> list[Prediction]:
+    """Classify and localize grayscale images with a ChestXNet.
+
+    Parameters
+    ----------
+    model : a ChestXNet, or any module with ``forward_heatmaps`` and a
+        :class:`~chestx.models.ModelConfig` as ``config`` (``classes``, ``image_size``).
+    images : uint8 arrays ``(H, W)``, any size; each is resized to the model's input size and
+        its boxes are returned in its own pixels.
+    findings : which classes to box. ``None``: those with probability >= ``threshold``; a list
+        of names: those for every image; a list of lists: per image (e.g. the ground-truth
+        classes when evaluating).
+    threshold : probability at or above which a finding is positive.
+    method, params : the box generator (see :func:`chestx.localize.build_generator`).
+    batch_size : images per forward pass.
+    names, sources : the images' names and paths, stored in the predictions (default ``""``).
+
+    Returns
+    -------
+    list of Prediction
+        One per image, in order.
+    """
+    classes, size = tuple(model.config.classes), model.config.image_size
+    generator = build_generator(method, **params)
+    wanted = _findings_per_image(findings, len(images))
+    names = list(names) if names is not None else [""] * len(images)
+    sources = list(sources) if sources is not None else names
+    results = []
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        probs, heatmaps = _forward(model, chunk, size)
+        for offset, gray in enumerate(chunk):
+            n = start + offset
+            boxed = wanted[n]
+            if boxed is None:
+                boxed = [c for c, p in zip(classes, probs[offset], strict=True) if p >= threshold]
+            boxes = box_findings(heatmaps[offset], gray.shape, classes, boxed, generator)
+            results.append(Prediction(tuple(gray.shape), classes, probs[offset],
+                                      heatmaps[offset], tuple(boxes), names[n], sources[n],
+                                      threshold))
+    return results

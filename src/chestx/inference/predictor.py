@@ -1,0 +1,238 @@
+"""Prediction on image files: probabilities per finding, boxes per finding, overlays.
+
+One :class:`Predictor` wraps a trained :class:`~chestx.models.ChestXNet` and is shared by
+``chestx predict`` / ``chestx localize`` (files and folders, batched, with ground truth when
+given) and ``chestx serve`` (one upload at a time, many threads). The model is used
+read-only: every call builds its own tensors and runs behind a lock, so concurrent callers
+never see each other's results.
+
+Pixels go through the same path as training and ingest: :func:`chestx.data.images.read_gray`
+(PNG, JPEG, DICOM) then :func:`chestx.data.tensors.to_tensor` at the model's image size.
+Probabilities, heatmaps and boxes come from :func:`chestx.inference.forward.localize_images`;
+boxes are in pixels of the image as stored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from chestx.data.images import IMAGE_SUFFIXES, read_gray
+from chestx.errors import ChestxError
+from chestx.findings import DEFAULT_THRESHOLD
+from chestx.inference.forward import Prediction, localize_images
+from chestx.inference.overlays import write_overlays
+from chestx.inference.tables import PredictionTables
+from chestx.localize.boxes import Box
+from chestx.localize.generators import DEFAULT_METHOD, build_generator
+from chestx.models import load_checkpoint
+from chestx.progress import track
+
+#: What :class:`Predictor` boxes: the positive findings (``chestx predict``) or all (viewer).
+BOXES_FOR = ("positive", "all")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One input file: its prediction and pixels, or the reason it was skipped."""
+
+    path: Path
+    prediction: Prediction | None = None
+    gray: np.ndarray | None = None
+    error: str | None = None
+
+
+class Predictor:
+    """Run a ChestXNet on grayscale images and turn its heatmaps into boxes.
+
+    Parameters
+    ----------
+    model : ChestXNet in eval mode with ``model.config`` (``classes``, ``image_size``).
+    threshold : probability at or above which a finding is positive.
+    boxes_for : ``"positive"`` (boxes only for findings at or above ``threshold``, as
+        ``chestx predict`` writes them) or ``"all"`` (every finding, for the viewer).
+    box_method : box generator of :func:`chestx.localize.build_generator` (default: the
+        localization stage's default).
+    batch_size : images per forward pass.
+    """
+
+    def __init__(self, model: torch.nn.Module, threshold: float = DEFAULT_THRESHOLD,
+                 boxes_for: str = "positive", box_method: str | None = None,
+                 batch_size: int = 8) -> None:
+        if boxes_for not in BOXES_FOR:
+            raise ValueError(f"boxes_for must be 'positive' or 'all', not {boxes_for!r}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ChestxError(f"threshold must be in [0, 1], got {threshold}")
+        self.model = model.eval()
+        self.classes: tuple[str, ...] = tuple(model.config.classes)
+        self.image_size: int = int(model.config.image_size)
+        self.threshold = float(threshold)
+        self.boxes_for = boxes_for
+        self.box_method = box_method or DEFAULT_METHOD
+        build_generator(self.box_method)  # unknown names: a RegistryError naming the choices
+        self.batch_size = max(1, int(batch_size))
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_checkpoint(cls, path: str | os.PathLike, **kwargs) -> Predictor:
+        """Load ``RUN/best.pt`` (see :func:`chestx.models.load_checkpoint`) and wrap it."""
+        return cls(load_checkpoint(path, map_location="cpu"), **kwargs)
+
+    def predict_grays(self, grays: Sequence[np.ndarray], names: Sequence[str],
+                      sources: Sequence[str] | None = None) -> list[Prediction]:
+        """Predict ``uint8 (H, W)`` images (sizes may differ); one :class:`Prediction` each.
+
+        The lock keeps one forward pass at a time: the model is shared read-only, every call
+        has its own tensors, and one pass at a time uses the CPU cores better than several
+        fighting over them.
+        """
+        if not grays:
+            return []
+        findings = list(self.classes) if self.boxes_for == "all" else None
+        with self._lock:
+            return localize_images(self.model, list(grays), findings=findings,
+                                   threshold=self.threshold, method=self.box_method,
+                                   batch_size=self.batch_size, names=names, sources=sources)
+
+    # ---------------------------------------------------------------- files
+    def iter_files(self, paths: Sequence[Path], progress: bool = False) -> Iterator[FileResult]:
+        """Predict files in batches of ``batch_size``, yielding one result per path in order.
+
+        A file that cannot be read yields a :class:`FileResult` with ``error`` set; the others
+        are still predicted.
+        """
+        pending: list[FileResult] = []
+        for path in track(paths, "predicting", total=len(paths), enabled=progress):
+            try:
+                pending.append(FileResult(Path(path), gray=read_gray(path)))
+            except ChestxError as exc:
+                pending.append(FileResult(Path(path), error=str(exc)))
+            if sum(item.error is None for item in pending) >= self.batch_size:
+                yield from self._flush(pending)
+                pending = []
+        yield from self._flush(pending)
+
+    def _flush(self, pending: list[FileResult]) -> list[FileResult]:
+        good = [item for item in pending if item.error is None]
+        predictions = iter(self.predict_grays(
+            [item.gray for item in good], [item.path.name for item in good],
+            [str(item.path) for item in good]))
+        return [item if item.error else
+                FileResult(item.path, prediction=next(predictions), gray=item.gray)
+                for item in pending]
+
+
+def collect_images(inputs: Iterable[str | os.PathLike]) -> list[Path]:
+    """Expand folders (recursively, files with :data:`IMAGE_SUFFIXES`, sorted) and keep files.
+
+    Paths that do not exist are kept, so that they are reported as skipped with a reason.
+    """
+    paths: list[Path] = []
+    for item in inputs:
+        item = Path(item)
+        if item.is_dir():
+            paths.extend(sorted(p for p in item.rglob("*")
+                                if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            paths.append(item)
+    return paths
+
+
+@dataclass
+class PredictRun:
+    """Outcome of :func:`predict_paths`: this run's predictions in input order, the skipped
+    files as ``(path, reason)``, and how many images an earlier run had done (``resumed``)."""
+
+    predictions: list[Prediction]
+    skipped: list[tuple[str, str]]
+    resumed: int = 0
+    written: list[Path] = field(default_factory=list)
+
+
+def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
+                  out_dir: str | os.PathLike | None = None, progress: bool = True,
+                  resume: bool = False, keep_heatmaps: bool = False,
+                  save_every: int = 500,
+                  truth: Mapping[str, Sequence[Box]] | None = None) -> PredictRun:
+    """Predict every image in ``inputs`` (files or folders); with ``out_dir`` write outputs.
+
+    Outputs (all atomic): ``predictions.csv`` and ``boxes.csv`` (see
+    :class:`~chestx.inference.tables.PredictionTables`; rewritten every ``save_every`` images
+    so that a stopped run can ``resume``) and ``overlays/<stem>__<Finding>.png`` per
+    :func:`~chestx.inference.overlays.overlay_findings` finding, judged against ``truth``
+    (ground-truth boxes by image name, as :func:`chestx.localize.boxes.boxes_by_image` reads
+    them) when given. Heatmaps are dropped from the returned predictions unless
+    ``keep_heatmaps`` (a big folder's would not fit in memory). Unreadable files are skipped
+    and listed; raises :class:`ChestxError` when no image is found or when every one fails.
+    """
+    paths = collect_images(inputs)
+    if not paths:
+        raise ChestxError(f"no images found in {', '.join(map(str, inputs))} "
+                          f"(looked for {', '.join(IMAGE_SUFFIXES)})")
+    out = Path(out_dir) if out_dir is not None else None
+    tables = None
+    if out is not None:
+        tables = (PredictionTables.resume(out, predictor.classes) if resume
+                  else PredictionTables(out, predictor.classes))
+    done = tables.done() if tables is not None else set()
+    todo = [path for path in paths if str(path) not in done]
+    run = PredictRun(predictions=[], skipped=[], resumed=len(paths) - len(todo))
+    stems = Counter(Path(row[0]).stem for row in tables.rows) if tables else Counter()
+    try:
+        for item in predictor.iter_files(todo, progress=progress and len(todo) > 1):
+            if item.error is not None:
+                run.skipped.append((str(item.path), item.error))
+                continue
+            prediction = item.prediction
+            if tables is not None:
+                stem = Path(prediction.image).stem
+                stems[stem] += 1
+                stem = stem if stems[stem] == 1 else f"{stem}_{stems[stem]}"
+                gt = None if truth is None else truth.get(prediction.image, [])
+                run.written += write_overlays(prediction, item.gray, out / "overlays", stem, gt)
+                tables.add(prediction)
+                if len(run.predictions) % save_every == save_every - 1:
+                    tables.write()
+            run.predictions.append(prediction if keep_heatmaps
+                                   else dataclasses.replace(prediction, heatmaps=None))
+    finally:  # also on Ctrl+C: what is done stays done, for --resume
+        if tables is not None and run.predictions:
+            tables.write()
+    if not run.predictions and not run.resumed:
+        reasons = "; ".join(reason for _, reason in run.skipped[:3])
+        raise ChestxError(f"none of the {len(paths)} inputs could be read ({reasons})")
+    if tables is not None:
+        run.written += tables.paths
+    return run
+
+
+def predictions_json(run: PredictRun) -> str:
+    """``{"predictions": [...], "skipped": [{"path", "error"}]}`` as indented JSON."""
+    return json.dumps({
+        "predictions": [p.to_dict() for p in run.predictions],
+        "skipped": [{"path": path, "error": error} for path, error in run.skipped],
+    }, indent=2)
+
+
+def summary_line(prediction: Prediction) -> str:
+    """``name: Finding 0.83 (2 boxes), ...`` or ``name: nothing >= 0.50 (top: Finding 0.31)``."""
+    positives = prediction.positives
+    if not positives:
+        top = int(np.argmax(prediction.probabilities))
+        return (f"{prediction.image}: nothing >= {prediction.threshold:.2f} "
+                f"(top: {prediction.classes[top]} {prediction.probabilities[top]:.2f})")
+    parts = []
+    for finding in positives:
+        count = len(prediction.boxes_of(finding))
+        probability = prediction.probabilities[prediction.classes.index(finding)]
+        parts.append(f"{finding} {probability:.2f} ({count} box{'es' if count != 1 else ''})")
+    return f"{prediction.image}: " + ", ".join(parts)

@@ -1,0 +1,81 @@
+"""The model over a torch Dataset: probabilities for every readable image, and the
+validation row the trainer logs each epoch (loss, mean AUC, AUC per class)."""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from chestx.errors import ChestxError
+from chestx.evaluate.classification import per_class_auc
+from chestx.models import ChestXNet, get_loss
+from chestx.progress import new_progress
+from chestx.training.data import collate_readable
+
+
+@torch.no_grad()
+def predict(model: ChestXNet, dataset: Dataset, batch_size: int = 16,
+            device: torch.device | str = "cpu", workers: int = 0, amp: bool = False,
+            progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
+    """Run ``model`` over ``dataset`` in order.
+
+    Returns ``(probabilities (N, C), labels (N, C), image_ids (N,), logits (N, C))`` for the
+    N readable images (unreadable ones are skipped, as the dataset reports them).
+    """
+    device = torch.device(device)
+    model = model.to(device).eval()
+    ids = list(getattr(dataset, "image_ids", range(len(dataset))))
+    kept: list[int] = []
+    logits, labels = [], []
+    indexed = _Indexed(dataset)
+    loader = DataLoader(indexed, batch_size=batch_size, shuffle=False, num_workers=workers,
+                        collate_fn=collate_readable)
+    autocast = torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda"
+                              else torch.bfloat16) if amp else nullcontext()
+    with new_progress() if progress else nullcontext() as bar:
+        task = bar.add_task("predict", total=len(loader)) if progress else None
+        for batch in loader:
+            if batch is not None:
+                images, targets, index = batch
+                with autocast:
+                    out = model(images.to(device, non_blocking=True))
+                logits.append(out.float().cpu())
+                labels.append(targets)
+                kept += index.tolist()
+            if bar is not None:
+                bar.advance(task)
+    if not kept:
+        raise ChestxError("no readable images to predict")
+    logit_array = torch.cat(logits).numpy()
+    return (1 / (1 + np.exp(-logit_array)), torch.cat(labels).numpy(),
+            [str(ids[i]) for i in kept], logit_array)
+
+
+class _Indexed(Dataset):
+    """Adds each item's index, so that skipped (unreadable) items can be told apart."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        item = self.dataset[index]
+        return None if item is None else (*item, index)
+
+
+def validate(model: ChestXNet, dataset: Dataset, loss: str, batch_size: int,
+             device: torch.device, workers: int = 0, amp: bool = False) -> dict:
+    """``val_loss``, ``val_auc`` (mean of defined per-class AUCs) and ``auc_<class>``."""
+    probabilities, labels, _, logits = predict(model, dataset, batch_size, device, workers, amp)
+    aucs = per_class_auc(labels, probabilities)
+    row = {"val_loss": float(get_loss(loss)(torch.from_numpy(logits),
+                                            torch.from_numpy(labels))),
+           "val_auc": float(np.nanmean(aucs)) if np.isfinite(aucs).any() else math.nan}
+    row |= {f"auc_{name}": float(a) for name, a in zip(model.classes, aucs, strict=True)}
+    return row
