@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: venv demo test lint browser bench clean
+.PHONY: venv demo test lint browser system-packages bench clean
 
 venv: $(STAMP)
 
@@ -16,18 +16,26 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-# Headless Chromium for the web viewer's end-to-end test (Debian package; best effort:
-# the test skips with a reason where it cannot be installed).
-browser:
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
-	  || echo "note: chromium not installed; the browser test will be skipped"; }
+# System packages some tests use (Debian; best effort, as root): Chromium for the web viewer's
+# end-to-end test, Orthanc + its DICOMweb plugin as the PACS of the pacs tests, dcmtk to
+# cross-check our DIMSE client. Each test skips with a reason where its package is missing.
+SYSTEM_PACKAGES := chromium:chromium orthanc:Orthanc orthanc-dicomweb: dcmtk:findscu
+
+system-packages:
+	@missing=""; for entry in $(SYSTEM_PACKAGES); do pkg=$${entry%%:*}; cmd=$${entry#*:}; \
+	  if [ -n "$$cmd" ]; then command -v $$cmd >/dev/null 2>&1 || [ -x /usr/sbin/$$cmd ] || missing="$$missing $$pkg"; \
+	  else dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; done; \
+	if [ -n "$$missing" ]; then { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null) \
+	  || echo "note: not installed:$$missing; the tests that need them will be skipped"; }; fi
+
+browser: system-packages
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
-test: $(STAMP) browser
+test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole chestx pipeline on built-in data, end to end, in a few minutes on a CPU:
 # label example reports, synthesize phantoms in the NIH layout, train, evaluate (AUC and
-# localization), draw heatmaps and boxes, predict, export, and build a database from DICOM.
+# localization), draw heatmaps and boxes, predict, export, and build a database from a PACS
+# (a local Orthanc, when installed) or a DICOM folder.
 #
 #   bash scripts/demo.sh [OUT]        (make demo runs it with OUT=demo_out)
 #
-# Knobs (environment): DEMO_N images (600), DEMO_SIZE px (128), DEMO_EPOCHS (8).
+# Knobs (environment): DEMO_N images (600), DEMO_SIZE px (128), DEMO_EPOCHS (8),
+# DEMO_NO_PACS=1 (skip the Orthanc route).
 # The shared real data (../shared/data) is used when present, never needed.
 set -euo pipefail
 
@@ -69,13 +71,36 @@ head -n 20 "$OUT/predict/summary.txt"
 step "7. export the model (logits and heatmaps) to ONNX"
 "$CHESTX" export --checkpoint "$OUT/run/best.pt" --format onnx --out "$OUT/export/model.onnx"
 
-step "8. database builder: DICOM files + reports -> NIH layout, then train-ready"
+step "8. database builder: a PACS (local Orthanc when installed) or DICOM files -> NIH layout"
 if [ ! -d "$OUT/hospital_src" ]; then
     "$BIN/python" -m chestx.data.sample_dicoms "$OUT/hospital_src" --patients 6 \
-        --size "$SIZE"
+        --size "$SIZE" --sr
 fi
-"$CHESTX" ingest "$OUT/hospital_src/dicom" --out "$OUT/hospital" \
-    --reports "$OUT/hospital_src/reports.csv" --size "$SIZE" --workers 2
+if [ -z "${DEMO_NO_PACS:-}" ] && "$BIN/python" -c "import sys; from chestx.pacs import sandbox as o
+sys.exit(o.find_orthanc() is None or o.find_dicomweb_plugin() is None)"
+then
+    # the paper's route (§2): query the PACS, pull frontal images + SR reports, de-identified
+    rm -rf "$OUT/pacs_sandbox"
+    "$BIN/python" -m chestx.pacs.sandbox "$OUT/pacs_sandbox" \
+        "$OUT/hospital_src/dicom" > "$OUT/pacs_sandbox.log" 2>&1 &
+    PACS_PID=$!
+    trap 'kill $PACS_PID 2>/dev/null || true' EXIT
+    for _ in $(seq 200); do grep -q dicom-web "$OUT/pacs_sandbox.log" && break; sleep 0.3; done
+    URL=$(grep -o 'http://[^ ]*/dicom-web' "$OUT/pacs_sandbox.log" | head -n 1)
+    echo "local Orthanc at $URL"
+    mkdir -p "$OUT/pacs-private"
+    "$CHESTX" pacs query --dicomweb "$URL" -o "$OUT/pacs-private/studies.csv"
+    "$CHESTX" pacs retrieve --dicomweb "$URL" --studies "$OUT/pacs-private/studies.csv" \
+        --out "$OUT/pacs" --deidentify --quiet
+    kill "$PACS_PID" 2>/dev/null || true
+    wait "$PACS_PID" 2>/dev/null || true
+    trap - EXIT
+    "$CHESTX" ingest "$OUT/pacs" --out "$OUT/hospital" --size "$SIZE" --workers 2
+else
+    echo "no Orthanc here (Debian: orthanc orthanc-dicomweb): ingesting the DICOM folder"
+    "$CHESTX" ingest "$OUT/hospital_src/dicom" --out "$OUT/hospital" \
+        --reports "$OUT/hospital_src/reports.csv" --size "$SIZE" --workers 2
+fi
 "$CHESTX" stats --data "$OUT/hospital"
 
 step "done in $((SECONDS - START)) s. Where to look:"
@@ -91,6 +116,7 @@ cat <<EOF
   predictions          $OUT/predict  (overlays, summary.txt)
   exported model       $OUT/export/model.onnx
   hospital database    $OUT/hospital  (images/, Data_Entry_2017.csv, id_map.csv,
-                       ingest_errors.csv)
+                       ingest_errors.csv); from the PACS: $OUT/pacs (de-identified
+                       files), key and job state in $OUT/pacs-private
   web viewer           $CHESTX serve --checkpoint $OUT/run/best.pt   -> http://127.0.0.1:8000
 EOF

@@ -381,21 +381,155 @@ def ingest_command(
     size: int = typer.Option(1024, "--size", help="Side of the square PNGs (paper: 1024)."),
     unknown_views: str = typer.Option("skip", "--unknown-views",
                                       help="Images whose view is unknown: skip or keep."),
+    pad_square: bool = typer.Option(False, "--pad-square",
+                                    help="Pad non-square images to a square (keeps the aspect "
+                                         "ratio) instead of stretching them as NIH did."),
+    deidentify: bool = typer.Option(False, "--deidentify",
+                                    help="De-identify the files first (PS3.15 basic profile) "
+                                         "into OUT/dicom; the key goes to --key."),
+    key: Path | None = typer.Option(None, "--key", help="De-identification key file "
+                                    "(default: OUT-private/deid_key.sqlite, outside OUT)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ) -> None:
-    """Build an NIH-style dataset (images/, Data_Entry_2017.csv) from DICOM files + reports."""
+    """Build an NIH-style dataset (images/, Data_Entry_2017.csv) from DICOM files + reports.
+
+    Reports: --reports CSV, else the DICOM SR reports in the folder (joined by study)."""
     from chestx.data.ingest import ingest
 
+    if deidentify:
+        from chestx.pacs.deidentify import default_key_path, deidentify_folder
+
+        key_path = key or default_key_path(out)
+        done = deidentify_folder(dicom_dir, out / "dicom", key_path, progress=not quiet)
+        typer.echo(f"de-identified {done.written} files into {out / 'dicom'} (key: "
+                   f"{key_path}); {len(done.flagged)} may hold burned-in text, listed in "
+                   f"{done.flag_list}")
+        dicom_dir = out / "dicom"
     s = ingest(dicom_dir, out, reports=reports, workers=workers, size=size,
-               unknown_views=unknown_views, progress=not quiet)
+               unknown_views=unknown_views, pad_square=pad_square, progress=not quiet)
     typer.echo(f"{s.out}: {s.added} images added, {s.already} already there, "
                f"{s.total_images} in total; {s.scanned} files read")
     typer.echo(f"{s.errors} files not taken, with reasons: {s.out / 'ingest_errors.csv'}")
+    if reports is None and s.sr_reports:
+        typer.echo(f"{s.relabeled} images labeled from {s.sr_reports} DICOM SR reports; "
+                   f"{s.reports_unmatched} reports match no image")
     if reports is not None:
         typer.echo(f"{s.relabeled} images labeled from reports; {s.reports_unmatched} reports "
                    "match no image")
     typer.echo(f"{s.unlabeled} images without a report (empty Finding Labels): "
                f"{s.out / 'ingest_unlabeled.csv'}")
+
+
+# ---------------------------------------------------------- pacs (query / retrieve a PACS)
+pacs_app = typer.Typer(help="Find and pull chest radiographs and their SR reports from a "
+                            "PACS (DICOMweb or DIMSE).", no_args_is_help=True)
+app.add_typer(pacs_app, name="pacs")
+_DICOMWEB = typer.Option(None, "--dicomweb", help="DICOMweb root URL (QIDO-RS / WADO-RS).")
+_DIMSE = typer.Option(None, "--dimse", help="DIMSE peer AET@HOST:PORT (C-FIND, C-GET/C-MOVE).")
+_AET = typer.Option("CHESTX", "--aet", help="Our AE title (DIMSE).")
+_MODALITY = typer.Option("CR,DX", "--modality", help="Modalities to take ('' = any).")
+_TIMEOUT = typer.Option(60.0, "--timeout", help="Seconds before a request times out.")
+
+
+@pacs_app.command("query")
+def pacs_query_command(
+    output: Path = typer.Option(..., "-o", "--output", help="studies.csv to write."),
+    dicomweb: str = _DICOMWEB, dimse: str = _DIMSE, aet: str = _AET,
+    modality: str = _MODALITY,
+    since: str = typer.Option(None, "--since", help="First study date (YYYY-MM-DD)."),
+    until: str = typer.Option(None, "--until", help="Last study date (YYYY-MM-DD)."),
+    patient: str = typer.Option(None, "--patient", help="PatientID."),
+    accession: str = typer.Option(None, "--accession", help="AccessionNumber."),
+    from_csv: Path | None = typer.Option(None, "--from-csv", help="Cohort CSV: one query per row "
+                                  "(PatientID, AccessionNumber, StudyInstanceUID, StudyDate)."),
+    timeout: float = _TIMEOUT,
+) -> None:
+    """Find studies (QIDO-RS or C-FIND) and list them in a CSV for `chestx pacs retrieve`."""
+    from chestx.pacs.query import (
+        StudyQuery,
+        find_studies,
+        parse_modalities,
+        read_cohort,
+        write_studies,
+    )
+    from chestx.pacs.transports import transport_factory
+
+    modalities = parse_modalities(modality)
+    queries = read_cohort(from_csv, modalities) if from_csv else \
+        [StudyQuery.from_options(modalities, since, until, patient, accession)]
+    make, where = transport_factory(dicomweb, dimse, aet, timeout=timeout)
+    transport = make()
+    try:
+        rows = find_studies(transport, queries)
+    finally:
+        transport.close()
+    write_studies(output, rows)
+    typer.echo(f"{len(rows)} studies from {where} ({len(queries)} queries): {output}")
+
+
+@pacs_app.command("retrieve")
+def pacs_retrieve_command(
+    studies: Path = typer.Option(..., "--studies", help="studies.csv from `chestx pacs query`."),
+    out: Path = typer.Option(..., "--out", help="Folder: OUT/<PatientID>/<Study>/<Series>/"
+                                                "<SOP>.dcm, and the job state."),
+    dicomweb: str = _DICOMWEB, dimse: str = _DIMSE, aet: str = _AET,
+    move_dest: str = typer.Option(None, "--move-dest", help="C-MOVE to this AE title (our "
+                                  "own storage SCP) instead of C-GET."),
+    store_port: int = typer.Option(None, "--store-port", help="Port of that storage SCP."),
+    store_host: str = typer.Option("127.0.0.1", "--store-host", help="Address it listens on."),
+    modality: str = _MODALITY,
+    max_concurrent: int = typer.Option(2, "--max-concurrent", min=1,
+                                       help="Studies fetched at the same time."),
+    retries: int = typer.Option(3, "--retries", min=0, help="Tries again per study."),
+    backoff: float = typer.Option(1.0, "--backoff", help="First wait before a retry, seconds "
+                                                         "(doubles each time)."),
+    window: str = typer.Option(None, "--window", help="Run only in these hours, e.g. "
+                                                      "19:00-07:00 (sleeps outside)."),
+    deidentify: bool = typer.Option(False, "--deidentify", help="Apply the PS3.15 basic "
+                                    "profile to every file (consistent pseudonyms)."),
+    key: Path | None = typer.Option(None, "--key", help="De-identification key (default: "
+                             "OUT-private/deid_key.sqlite, outside OUT)."),
+    burned_in: str = typer.Option("if-yes", "--burned-in", help="Flag burned-in annotation: "
+                                  "if-yes, unless-no or never."),
+    timeout: float = _TIMEOUT,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Fetch the frontal CR/DX images and SR reports of the listed studies (resumable)."""
+    import contextlib
+
+    from chestx.pacs.deidentify import Pseudonymizer, default_key_path
+    from chestx.pacs.query import parse_modalities, read_studies
+    from chestx.pacs.retrieve import Retriever, RetrieveSettings
+    from chestx.pacs.storescp import StorageSCP
+    from chestx.pacs.transports import transport_factory
+    from chestx.pacs.window import TimeWindow
+
+    rows = read_studies(studies)
+    if bool(move_dest) != bool(store_port):
+        raise ChestxError("C-MOVE needs both --move-dest AET and --store-port N")
+    settings = RetrieveSettings(parse_modalities(modality), max_concurrent, retries, backoff,
+                                TimeWindow.parse(window) if window else None, not quiet)
+    key_path = key or default_key_path(out)
+    pseudonymizer = Pseudonymizer(key_path, burned_in, protect=out) if deidentify else None
+    with contextlib.ExitStack() as stack:
+        scp = stack.enter_context(StorageSCP(move_dest, store_port, store_host)) \
+            if move_dest else None
+        make, where = transport_factory(dicomweb, dimse, aet, move_dest, scp, timeout)
+        s = Retriever(make, out, settings, pseudonymizer,
+                      private_dir=key_path.parent if deidentify else None).run(rows)
+    typer.echo(f"{s.studies_done} of {s.studies} studies in {out} from {where}: "
+               f"{s.fetched} instances fetched now ({s.bytes / 1e6:.1f} MB in all), "
+               f"{s.instances} wanted")
+    typer.echo(f"{s.skipped} series/instances not taken (CT, lateral, ...): "
+               f"{s.lists / 'retrieve_skipped.csv'}")
+    if s.failed:
+        typer.echo(f"{len(s.failed)} studies failed, with reasons: "
+                   f"{s.lists / 'retrieve_failed.csv'}", err=True)
+        for uid, reason in s.failed[:5]:
+            typer.echo(f"  {uid}: {reason}", err=True)
+    if deidentify:
+        typer.echo(f"de-identified; key and job state in {key_path.parent} (keep it apart "
+                   f"from the data); {s.flagged} files flagged for burned-in annotation")
 
 
 # ------------------------------------------------------ use (issue: predict/serve/export)

@@ -257,3 +257,25 @@ def test_rgb_secondary_capture_becomes_luma():
     rgb = pydicom.dcmread(path).pixel_array.astype(np.float64)
     luma = np.rint(rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114)
     np.testing.assert_array_equal(read_dicom_gray(path), luma.astype(np.uint8))
+
+
+def test_voi_lut_declared_16_bits_with_12_bit_entries_uses_the_real_range(tmp_path):
+    # dcmtk scales by the bits the entries use: 16 declared, entries 0..4095 -> 12 bits
+    stored = ramp(16, 16, 0, 4095, np.uint16)
+    entries = list(range(0, 4096, 16)) + [4095]  # 257 entries, identity-like over 0..4096
+    path = write_dicom(tmp_path / "lut16.dcm", stored, bits_stored=12,
+                       voi_lut=(0, 16, entries))
+    gray = read_dicom_gray(path).astype(int)
+    lut = np.array(entries, dtype=float)
+    expected = np.rint(lut[np.clip(stored.astype(int), 0, len(lut) - 1)] / 4095.0 * 255.0)
+    np.testing.assert_array_equal(gray, expected)
+    assert gray.max() == 255  # not the near-black 4095 / 65535 * 255 = 16
+
+
+def test_voi_lut_entries_that_truly_use_16_bits_keep_16(tmp_path):
+    stored = ramp(8, 8, 0, 3, np.uint16)
+    entries = [0, 20000, 40000, 65535]
+    path = write_dicom(tmp_path / "lut16b.dcm", stored, voi_lut=(0, 16, entries))
+    gray = read_dicom_gray(path).astype(int)
+    expected = np.rint(np.array(entries, dtype=float)[stored.astype(int)] / 65535.0 * 255.0)
+    np.testing.assert_array_equal(gray, expected)

@@ -430,3 +430,90 @@ def test_ingested_folder_trains_and_evaluates_unchanged(tmp_path, run_cli):
     predictions = pd.read_csv(tmp_path / "eval" / "predictions.csv")
     test_ids = (tmp_path / "data" / "test_list.txt").read_text().split()
     assert sorted(predictions["Image Index"]) == sorted(test_ids)
+
+
+def test_sr_reports_label_their_studies_and_csv_still_wins(tmp_path, fake_labeler, run_cli):
+    root = tmp_path / "in"
+    image = np.zeros((16, 16), np.uint16)
+    image[0, 0] = 4095
+    write_dicom(root / "a" / "img.dcm", image, patient_id="A", study_uid="1.9.1",
+                accession="ACC1", study_date="20200101")
+    write_dicom(root / "b" / "img.dcm", image, patient_id="B", study_uid="1.9.2",
+                accession="ACC2", study_date="20200102")
+    write_dicom(root / "c" / "img.dcm", image, patient_id="C", study_uid="1.9.3",
+                study_date="20200103")  # a study with a PDF report only
+    samples.write_sr(root / "a" / "sr.dcm", {"Findings": "Large right pleural effusion.",
+                                              "Impression": "Effusion."},
+                     patient_id="A", study_uid="1.9.1", kind="comprehensive")
+    samples.write_sr(root / "b" / "sr.dcm", {"Impression": "Lungs are clear."},
+                     patient_id="B", study_uid="1.9.2", kind="basic", nested=False)
+    samples.write_sr(root / "x" / "sr.dcm", {"Impression": "Other study."},
+                     patient_id="X", study_uid="1.9.99", kind="enhanced")
+    pdf = samples.write_pdf_report(root / "c" / "report.dcm", patient_id="C",
+                                   study_uid="1.9.3")
+    out = tmp_path / "out"
+    code, stdout, stderr = run_cli("ingest", root, "--out", out, "--size", 16, "-q")
+    assert code == 0, stderr
+    labels = {r["Image Index"]: r["Finding Labels"] for r in rows(out / "Data_Entry_2017.csv")}
+    assert labels == {"00000001_000.png": "Effusion", "00000002_000.png": "No Finding",
+                      "00000003_000.png": ""}
+    # the section headings of the content tree stay headers of the text the labeler reads
+    assert sorted(fake_labeler) == ["FINDINGS:\nLarge right pleural effusion.\nIMPRESSION:\n"
+                                    "Effusion.", "IMPRESSION: Lungs are clear."]
+    assert "2 images labeled from 3 DICOM SR reports; 1 reports match no image" in stdout
+    errors = {r["path"]: r["reason"] for r in rows(out / "ingest_errors.csv")}
+    assert errors[str(pdf.resolve())].startswith("encapsulated PDF report, not read")
+    assert not any(p.endswith("sr.dcm") for p in errors)
+    # --reports CSV wins over the SR text
+    reports = tmp_path / "r.csv"
+    reports.write_text("study_uid,text\n1.9.2,Small effusion.\n")
+    ingest(root, out, reports=reports, size=16, progress=False)
+    labels = {r["Image Index"]: r["Finding Labels"] for r in rows(out / "Data_Entry_2017.csv")}
+    assert labels["00000002_000.png"] == "Effusion" and labels["00000001_000.png"] == "Effusion"
+
+
+def test_non_square_is_stretched_by_default_and_padded_with_pad_square(tmp_path):
+    wide = np.zeros((20, 40), np.uint8)
+    wide[:, :] = 255  # all white, 2:1
+    wide[0, 0] = 0
+    write_dicom(tmp_path / "in" / "w.dcm", wide)
+    ingest(tmp_path / "in", tmp_path / "stretch", size=40, progress=False)
+    ingest(tmp_path / "in", tmp_path / "pad", size=40, pad_square=True, progress=False)
+    stretched, padded = png(tmp_path / "stretch", "00000001_000.png"), \
+        png(tmp_path / "pad", "00000001_000.png")
+    assert stretched.shape == padded.shape == (40, 40)
+    assert stretched[5:35, 5:35].min() == 255  # the white image fills the square
+    # padded: the 40x20 image sits in rows 10..29, black bands above and below
+    assert padded[:9].max() == 0 and padded[31:].max() == 0
+    assert padded[11:29, 1:].min() == 255
+    [entry] = rows(tmp_path / "pad" / "Data_Entry_2017.csv")
+    assert entry["OriginalImage[Width"] == "40" and entry["Height]"] == "20"
+
+
+def test_ingest_deidentify_leaves_no_identifier_in_the_dataset(tmp_path, fake_labeler,
+                                                               run_cli):
+    root = tmp_path / "in"
+    image = np.zeros((16, 16), np.uint16)
+    image[0, 0] = 4095
+    for n, date in enumerate(("20200101", "20200301")):
+        study = f"1.9.7.{n}"
+        write_dicom(root / f"s{n}" / "img.dcm", image, patient_id="MRN5544", study_uid=study,
+                    accession=f"ACC55{n}", study_date=date, birth_date="19700101",
+                    extra={"PatientName": "SMITH^ANNA"})
+        samples.write_sr(root / f"s{n}" / "sr.dcm", {"Impression": "Anna Smith: effusion."},
+                         patient_id="MRN5544", study_uid=study, accession=f"ACC55{n}",
+                         patient_name="SMITH^ANNA", birth_date="19700101")
+    out = tmp_path / "DATA"
+    code, stdout, stderr = run_cli("ingest", root, "--out", out, "--size", 16, "--deidentify",
+                                   "-q")
+    assert code == 0, stderr
+    assert (tmp_path / "DATA-private" / "deid_key.sqlite").is_file()
+    for path in out.rglob("*"):
+        if path.is_file():
+            blob = path.read_bytes()
+            for secret in (b"MRN5544", b"ACC550", b"ACC551", b"SMITH", b"ANNA", b"Anna",
+                           b"19700101", b"1.9.7.0"):
+                assert secret not in blob, (secret, path)
+    entries = rows(out / "Data_Entry_2017.csv")
+    assert [e["Image Index"] for e in entries] == ["00000001_000.png", "00000001_001.png"]
+    assert fake_labeler == ["IMPRESSION:\n[name] [name]: effusion."]  # both SRs: one text

@@ -9,7 +9,9 @@ default window settings stored in the DICOM header". Here that is, in order:
    pydicom's :func:`~pydicom.pixels.apply_modality_lut`;
 3. the VOI LUT with pydicom's :func:`~pydicom.pixels.apply_voi_lut`: the VOI LUT Sequence when
    present, else the first ``WindowCenter``/``WindowWidth`` pair (with ``VOILUTFunction``);
-   its output range is mapped to ``[0, 1]``. Without either, the image is min-max stretched;
+   its output range (``2**bits - 1``, the bits the LUT entries really use when the descriptor
+   declares more, as dcmtk does) is mapped to ``[0, 1]``. Without either, the image is
+   min-max stretched;
 4. ``MONOCHROME1`` (white = low values) is inverted so that bone is always bright;
 5. rounded to ``uint8``. Nothing is resized here.
 """
@@ -147,7 +149,7 @@ def display_values(values: np.ndarray, ds: Dataset) -> tuple[np.ndarray, str]:
             with np.errstate(over="ignore"):
                 if kind == "lut":  # entries index integers; output range 0 .. 2**bits - 1
                     out = apply_voi_lut(np.rint(values).astype(np.int64), ds, index=0)
-                    low, high = 0.0, float(2 ** int(ds.VOILUTSequence[0].LUTDescriptor[2]) - 1)
+                    low, high = 0.0, float(2 ** voi_lut_bits(ds.VOILUTSequence[0]) - 1)
                 else:
                     out = apply_voi_lut(values.astype(np.float64), ds, index=0)
                     # pydicom maps the window onto a range that depends on BitsStored, the sign
@@ -202,7 +204,13 @@ def read_dicom(path: str | os.PathLike, pixels: bool = True) -> DicomImage:
 
     Raises :class:`ChestxError` naming the file for anything that is not a decodable image.
     """
-    ds = read_dataset(path, pixels=pixels)
+    return dicom_image(read_dataset(path, pixels=pixels), path, pixels=pixels)
+
+
+def dicom_image(ds: Dataset, path: str | os.PathLike = "<dataset>",
+                pixels: bool = True) -> DicomImage:
+    """:class:`DicomImage` of a dataset already read (pixels through the pixel path when
+    ``pixels``). Raises :class:`ChestxError` naming ``path``."""
     gray, voi = to_gray8(ds, path) if pixels else (None, "")
     syntax = ds.file_meta.get("TransferSyntaxUID", "") if hasattr(ds, "file_meta") else ""
     try:
@@ -238,6 +246,23 @@ def _check_length(ds: Dataset, path: str | os.PathLike) -> None:
     actual = len(ds.PixelData)
     if actual < expected:
         raise ChestxError(f"{path}: truncated pixel data ({actual} of {expected} bytes)")
+
+
+def voi_lut_bits(item: Dataset) -> int:
+    """Bits of a VOI LUT's output: the descriptor's, or fewer when the entries use fewer.
+
+    Writers often declare 16 bits for a LUT whose entries stop at 4095 (12 bits); scaled by
+    2**16 - 1 such an image would be near-black. Like dcmtk (DiLookupTable), a descriptor of
+    more than 8 bits gives way to the bits the largest entry needs (at least 8); an 8-bit
+    descriptor (or an invalid one, 0) is what the entries need at most, and is kept.
+    """
+    declared = int(item.LUTDescriptor[2])
+    data = item.LUTData
+    entries = [int(data)] if isinstance(data, int | float) else [int(v) for v in data]
+    used = max(1, max(entries, default=1).bit_length())
+    if declared <= 0:
+        return used
+    return max(8, min(declared, used)) if declared > 8 else declared
 
 
 def _has_voi_lut(ds: Dataset) -> bool:

@@ -15,9 +15,14 @@ Which files become images: DICOM files (any name, with or without preamble) of a
 (Modality CR/DX/DR/RG/OT or none; BodyPartExamined empty or a chest word), one frame, with
 decodable pixel data, a frontal view (:func:`view_of`: ViewPosition PA/AP, else the keywords
 of ``frontal_views.tsv`` in the descriptions; undecidable views are skipped unless
-``unknown_views="keep"``), and a SOPInstanceUID not seen before. Unknown ages and pixel
+``unknown_views="keep"``; the rules live in :mod:`chestx.data.views`, shared with the PACS
+retrieve), and a SOPInstanceUID not seen before. Unknown ages and pixel
 spacings are written as empty cells (:func:`chestx.data.nih.read_data_entry` reads them as
 age -1 and spacing NaN).
+
+Reports: ``--reports`` CSV when given, else the DICOM SR documents of the folder
+(:mod:`chestx.data.sr`), joined by StudyInstanceUID; encapsulated PDF reports are listed as not
+read. Non-square images are stretched to the square (as NIH did) unless ``pad_square``.
 
 Numbering: patients get 1, 2, ... in order of their first study (StudyDate, StudyTime, then
 StudyInstanceUID); each patient's images get follow-ups 0, 1, ... in order of study date/time,
@@ -39,15 +44,17 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from chestx.atomic import atomic_open, atomic_path, atomic_write_text
-from chestx.data.dicom import read_dataset, read_dicom, to_gray8
+from chestx.data.dicom import dicom_image, header_fields, read_dataset, to_gray8
 from chestx.data.nih import DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST, parse_age
 from chestx.data.splits import TEST_SHARE
+from chestx.data.sr import report_kind, report_text
+from chestx.data.views import CHEST_BODY_PARTS, RADIOGRAPH_MODALITIES, view_of
 from chestx.errors import ChestxError
 from chestx.progress import track
 
@@ -62,13 +69,6 @@ ID_MAP_COLUMNS = ["Image Index", "PatientID", "StudyInstanceUID", "SeriesInstanc
 ERROR_COLUMNS = ["path", "reason"]
 UNLABELED_COLUMNS = ["Image Index", "AccessionNumber", "StudyInstanceUID"]
 
-#: Modalities taken as radiographs ("" when the tag is missing; OT = secondary capture).
-RADIOGRAPH_MODALITIES = frozenset({"CR", "DX", "DR", "RG", "OT", ""})
-#: BodyPartExamined values (whole words, any case) taken as a chest; an empty tag passes too.
-CHEST_BODY_PARTS = re.compile(r"\b(CHEST|THORAX|LUNGS?|TORAX|THORAX_PA|TORSO)\b", re.I)
-#: Header fields searched for view keywords, in order (see frontal_views.tsv).
-VIEW_FIELDS = ("ViewPosition", "ViewCodeMeaning", "SeriesDescription", "ProtocolName",
-               "AcquisitionDeviceProcessingDescription", "ImageComments", "StudyDescription")
 UNKNOWN_VIEW_POLICIES = ("skip", "keep")
 PNG_COMPRESS_LEVEL = 1
 #: Written for an unknown Patient Age or pixel spacing: an empty cell, which
@@ -88,6 +88,7 @@ class IngestSummary:
     unlabeled: int = 0
     relabeled: int = 0
     reports_unmatched: int = 0
+    sr_reports: int = 0
     total_images: int = 0
     out: Path = field(default_factory=Path)
 
@@ -106,45 +107,7 @@ class Candidate:
     header: dict[str, str]
 
 
-# ------------------------------------------------------------------ views and metadata
-def load_view_rules() -> list[tuple[str, re.Pattern]]:
-    """The rules of ``frontal_views.tsv``: ``[(view, compiled whole-word regex), ...]``."""
-    text = resources.files("chestx.data").joinpath("frontal_views.tsv").read_text("utf-8")
-    rules = []
-    for line in text.splitlines():
-        if line.strip() and not line.startswith("#"):
-            view, pattern = line.split("\t")[:2]
-            # letters/digits around = same word; "_" and "." separate ("CHEST_PA")
-            rules.append((view.strip(),
-                          re.compile(rf"(?<![A-Za-z0-9])(?:{pattern})(?![A-Za-z0-9])", re.I)))
-    return rules
-
-
-_VIEW_RULES: list[tuple[str, re.Pattern]] = []
-
-
-def view_of(header: dict[str, str]) -> tuple[str, str]:
-    """Decide the view of one image from its header fields.
-
-    Returns ``(view, source)``: view ``"PA"``/``"AP"`` (frontal), ``"LATERAL"``/``"OTHER"``, or
-    ``""`` when nothing decides; source names the field that decided (``ViewPosition='LL'``).
-    ViewPosition ``PA``/``AP`` decides at once; otherwise the fields of :data:`VIEW_FIELDS`
-    are searched with the rules of ``frontal_views.tsv``, the first field naming exactly one
-    view deciding.
-    """
-    if not _VIEW_RULES:
-        _VIEW_RULES.extend(load_view_rules())
-    position = header.get("ViewPosition", "").strip().upper()
-    if position in ("PA", "AP"):
-        return position, f"ViewPosition={position}"
-    for name in VIEW_FIELDS:
-        value = header.get(name, "")
-        views = {view for view, pattern in _VIEW_RULES if value and pattern.search(value)}
-        if len(views) == 1:
-            return views.pop(), f"{name}={value!r}"
-    return "", f"ViewPosition={position!r}" if position else "no ViewPosition"
-
-
+# ------------------------------------------------------------------ metadata
 def age_years(header: dict[str, str]) -> str:
     """Age in whole years: from PatientAge (``058Y``, ``011M``), else PatientBirthDate and the
     study date; ``""`` when neither is usable."""
@@ -195,11 +158,19 @@ def _int(value: str | None) -> int:
 
 # ------------------------------------------------------------------ per-file workers
 def scan_file(path: str) -> dict:
-    """Read one file's header (no pixels). Returns ``{"path", "error"}`` or
-    ``{"path", "header", "rows", "columns", "spacing", "frames", "has_pixels"}``.
+    """Read one file's header (no pixels). Returns ``{"path", "error"}``, for a DICOM SR
+    report ``{"path", "header", "report"}`` (its text, :func:`chestx.data.sr.report_text`),
+    else ``{"path", "header", "rows", "columns", "spacing", "frames"}``.
     Runs in worker processes: takes and returns plain, picklable values."""
     try:
-        image = read_dicom(path, pixels=False)
+        ds = read_dataset(path, pixels=False)
+        kind = report_kind(ds)
+        if kind == "sr":
+            return {"path": path, "header": header_fields(ds), "report": report_text(ds)}
+        if kind == "pdf":
+            return {"path": path, "error": "encapsulated PDF report, not read (only DICOM SR "
+                                           "text and --reports CSV are read)"}
+        image = dicom_image(ds, path, pixels=False)
     except ChestxError as exc:
         return {"path": path, "error": _reason(exc, path)}
     except Exception as exc:  # a bug or an exotic file must not stop the whole run
@@ -208,15 +179,17 @@ def scan_file(path: str) -> dict:
             "spacing": image.pixel_spacing, "frames": image.frames}
 
 
-def stage_image(job: tuple[str, str, int]) -> str:
+def stage_image(job: tuple[str, str, int, bool]) -> str:
     """Decode ``path``, resize to ``size`` square and write the PNG ``staged`` (atomically);
-    skipped when ``staged`` exists (resume). Returns ``""`` or the reason it failed."""
-    path, staged, size = job
+    skipped when ``staged`` exists (resume). A non-square image is stretched (as NIH did),
+    or with ``pad_square`` centred on a black square first, keeping its aspect ratio.
+    Returns ``""`` or the reason it failed."""
+    path, staged, size, pad_square = job
     if Path(staged).is_file():
         return ""
     try:
         gray, _ = to_gray8(read_dataset(path, pixels=True), path)
-        image = Image.fromarray(gray, mode="L")
+        image = Image.fromarray(pad_to_square(gray) if pad_square else gray, mode="L")
         if image.size != (size, size):
             image = image.resize((size, size), Image.Resampling.BILINEAR)  # antialiased
         with atomic_path(staged) as tmp:
@@ -227,6 +200,16 @@ def stage_image(job: tuple[str, str, int]) -> str:
     except Exception as exc:  # a bug or an exotic file must not stop the whole run
         return f"cannot convert ({type(exc).__name__}: {exc})"
     return ""
+
+
+def pad_to_square(gray: np.ndarray) -> np.ndarray:
+    """``(H, W)`` -> ``(S, S)`` with ``S = max(H, W)``: the image centred on black (0)."""
+    height, width = gray.shape
+    side = max(height, width)
+    square = np.zeros((side, side), dtype=gray.dtype)
+    top, left = (side - height) // 2, (side - width) // 2
+    square[top:top + height, left:left + width] = gray
+    return square
 
 
 def _reason(exc: ChestxError, path: str) -> str:
@@ -326,9 +309,10 @@ def read_reports(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, str
             {k: "\n\n".join(v) for k, v in by_study.items()})
 
 
-def label_entries(entries: dict[str, dict], id_map: dict[str, dict], reports: Path,
+def label_entries(entries: dict[str, dict], id_map: dict[str, dict],
+                  by_accession: dict[str, str], by_study: dict[str, str],
                   workers: int, progress: bool) -> tuple[int, int]:
-    """Fill ``Finding Labels`` of ``entries`` from the reports (matched by AccessionNumber,
+    """Fill ``Finding Labels`` of ``entries`` from report texts (matched by AccessionNumber,
     else StudyInstanceUID) with :func:`chestx.reports.label_reports`, in place.
 
     Only images whose report text changed since the last run (``ReportSHA1`` in the id map)
@@ -336,7 +320,6 @@ def label_entries(entries: dict[str, dict], id_map: dict[str, dict], reports: Pa
     """
     from chestx.reports import label_reports  # lazy: the labeler loads spaCy
 
-    by_accession, by_study = read_reports(reports)
     todo: dict[str, str] = {}  # Image Index -> report text
     used_accessions, used_studies = set(), set()
     for index, ids in id_map.items():
@@ -459,17 +442,22 @@ def select_candidate(scan: dict, unknown_views: str) -> Candidate | str:
 
 def ingest(dicom_dir: str | os.PathLike, out: str | os.PathLike,
            reports: str | os.PathLike | None = None, workers: int = 1, size: int = 1024,
-           unknown_views: str = "skip", progress: bool = True) -> IngestSummary:
+           unknown_views: str = "skip", pad_square: bool = False,
+           progress: bool = True) -> IngestSummary:
     """Turn the DICOM files under ``dicom_dir`` into an NIH-layout dataset in ``out``.
 
     Args:
         dicom_dir: folder walked recursively (any file name; non-DICOM files are listed).
         out: dataset folder (created; an earlier ingest there is extended, never renumbered).
-        reports: optional CSV with ``accession`` and/or ``study_uid`` and ``text``.
+        reports: optional CSV with ``accession`` and/or ``study_uid`` and ``text``; without
+            it, the texts of the DICOM SR reports found in ``dicom_dir`` label their studies
+            (joined by StudyInstanceUID).
         workers: processes for reading/decoding (and for the labeler).
         size: side of the square PNGs (the paper: 1024).
         unknown_views: ``"skip"`` (list them as errors) or ``"keep"`` images whose view
             cannot be decided (written with an empty View Position).
+        pad_square: centre non-square images on a black square before resizing (keeps the
+            aspect ratio) instead of stretching them as NIH did.
         progress: draw progress bars on stderr.
 
     Returns an :class:`IngestSummary`. Raises :class:`ChestxError` for bad arguments or an
@@ -493,10 +481,12 @@ def ingest(dicom_dir: str | os.PathLike, out: str | os.PathLike,
     files = [str(p.resolve()) for p in walk_files(dicom_dir, exclude=out.resolve())]
     summary.scanned = len(files)
     errors: dict[str, str] = {}
-    candidates, summary.already = _select(files, id_map, errors, unknown_views, workers,
-                                          progress)
+    sr_reports: dict[str, list[str]] = {}
+    candidates, summary.already = _select(files, id_map, errors, sr_reports, unknown_views,
+                                          workers, progress)
+    summary.sr_reports = sum(len(texts) for texts in sr_reports.values())
     staging = out / STAGING
-    good = _stage(candidates, staging, size, errors, workers, progress)
+    good = _stage(candidates, staging, size, pad_square, errors, workers, progress)
 
     (out / "images").mkdir(exist_ok=True)
     names = assign_indices([c for c, _ in good], id_map)
@@ -507,9 +497,11 @@ def ingest(dicom_dir: str | os.PathLike, out: str | os.PathLike,
     summary.added = len(good)
     _write_outputs(out, entries, id_map, errors, files)  # the images are safe before labeling
 
-    if reports is not None:
+    texts = read_reports(reports) if reports is not None else \
+        ({}, {study: "\n\n".join(t) for study, t in sr_reports.items()})
+    if reports is not None or sr_reports:
         summary.relabeled, summary.reports_unmatched = label_entries(
-            entries, id_map, Path(reports), workers, progress)
+            entries, id_map, *texts, workers, progress)
         _write_outputs(out, entries, id_map, errors, files)
     summary.errors = len(errors)
     summary.unlabeled = sum(1 for ids in id_map.values() if not ids["ReportSHA1"])
@@ -519,14 +511,24 @@ def ingest(dicom_dir: str | os.PathLike, out: str | os.PathLike,
 
 
 def _select(files: list[str], id_map: dict[str, dict], errors: dict[str, str],
-            unknown_views: str, workers: int, progress: bool) -> tuple[list[Candidate], int]:
+            sr_reports: dict[str, list[str]], unknown_views: str, workers: int,
+            progress: bool) -> tuple[list[Candidate], int]:
     """Read every header; return the new frontal candidates and how many files were already
-    ingested. Every file not taken gets its reason in ``errors``."""
+    ingested. Every file not taken gets its reason in ``errors``; the texts of SR reports
+    go to ``sr_reports`` by StudyInstanceUID (in file order)."""
     known = {ids["SOPInstanceUID"]: index for index, ids in id_map.items()}
     sources = {ids["Source"] for ids in id_map.values()}
     candidates: dict[str, Candidate] = {}
     already = 0
     for scan in _parallel_map(scan_file, files, workers, "reading headers", progress):
+        if "report" in scan:
+            study = scan["header"]["StudyInstanceUID"]
+            if scan["report"] and study:
+                sr_reports.setdefault(study, []).append(scan["report"])
+            else:
+                errors[scan["path"]] = ("SR report without text" if study else
+                                        "SR report without StudyInstanceUID")
+            continue
         taken = select_candidate(scan, unknown_views)
         if isinstance(taken, str):
             errors[scan["path"]] = taken
@@ -543,12 +545,15 @@ def _select(files: list[str], id_map: dict[str, dict], errors: dict[str, str],
     return list(candidates.values()), already
 
 
-def _stage(candidates: list[Candidate], staging: Path, size: int, errors: dict[str, str],
-           workers: int, progress: bool) -> list[tuple[Candidate, str]]:
+def _stage(candidates: list[Candidate], staging: Path, size: int, pad_square: bool,
+           errors: dict[str, str], workers: int,
+           progress: bool) -> list[tuple[Candidate, str]]:
     """Decode the candidates into ``staging`` (kept there until numbered, for resuming);
     return ``(candidate, staged png)`` of those that worked, reasons of the rest in errors."""
     staging.mkdir(exist_ok=True)
-    jobs = [(c.path, str(staging / f"{_sha1(c.key)}.png"), size) for c in candidates]
+    # the staged name says how it was drawn: a rerun with other settings draws it again
+    jobs = [(c.path, str(staging / f"{_sha1(c.key)}{'.pad' if pad_square else ''}.png"), size,
+             pad_square) for c in candidates]
     reasons = _parallel_map(stage_image, jobs, workers, "decoding images", progress)
     good = []
     for candidate, job, reason in zip(candidates, jobs, reasons, strict=True):

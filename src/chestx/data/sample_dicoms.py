@@ -113,6 +113,83 @@ def write_dicom(path: str | Path, stored: np.ndarray, *, photometric: str = "MON
     return path
 
 
+SR_CLASSES = {"basic": "1.2.840.10008.5.1.4.1.1.88.11", "enhanced": "1.2.840.10008.5.1.4.1.1.88.22",
+              "comprehensive": "1.2.840.10008.5.1.4.1.1.88.33"}
+ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
+
+
+def _code(meaning: str, value: str = "121070", scheme: str = "DCM") -> Dataset:
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = value, scheme, meaning
+    return code
+
+
+def _document(sop_class: str, modality: str, patient_id: str, study_uid: str, accession: str,
+              study_date: str, patient_name: str, birth_date: str) -> Dataset:
+    ds = Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID = sop_class
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.PatientID, ds.PatientName, ds.PatientSex = patient_id, patient_name, "M"
+    if birth_date:
+        ds.PatientBirthDate = birth_date
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, generate_uid()
+    ds.AccessionNumber, ds.StudyDate, ds.StudyTime = accession, study_date, "130000"
+    ds.ContentDate, ds.ContentTime = study_date, "130000"
+    ds.Modality, ds.SeriesNumber, ds.InstanceNumber = modality, 99, 1
+    return ds
+
+
+def write_sr(path: str | Path, sections: dict[str, str], *, patient_id: str = "P0001",
+             study_uid: str, accession: str = "", study_date: str = "20200101",
+             patient_name: str = "DOE^JOHN", birth_date: str = "", kind: str = "basic",
+             nested: bool = True) -> Path:
+    """Write a radiology report as a DICOM SR (``kind``: basic, enhanced, comprehensive).
+
+    ``sections`` maps a section name ("Findings") to its text; ``nested`` puts each text in
+    a CONTAINER named by the section, else writes TEXT items named by the section.
+    """
+    ds = _document(SR_CLASSES[kind], "SR", patient_id, study_uid, accession, study_date,
+                   patient_name, birth_date)
+    ds.ValueType, ds.ContinuityOfContent = "CONTAINER", "SEPARATE"
+    ds.ConceptNameCodeSequence = [_code("Chest X-ray Report", "18748-4", "LN")]
+    ds.CompletionFlag, ds.VerificationFlag = "COMPLETE", "UNVERIFIED"
+    items = []
+    for name, text in sections.items():
+        leaf = Dataset()
+        leaf.RelationshipType, leaf.ValueType, leaf.TextValue = "CONTAINS", "TEXT", text
+        leaf.ConceptNameCodeSequence = [_code(name if not nested else "Finding")]
+        if nested:
+            container = Dataset()
+            container.RelationshipType, container.ValueType = "CONTAINS", "CONTAINER"
+            container.ContinuityOfContent = "SEPARATE"
+            container.ConceptNameCodeSequence = [_code(name)]
+            container.ContentSequence = [leaf]
+            items.append(container)
+        else:
+            items.append(leaf)
+    ds.ContentSequence = items
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+def write_pdf_report(path: str | Path, *, patient_id: str = "P0001", study_uid: str,
+                     accession: str = "", study_date: str = "20200101") -> Path:
+    """Write an Encapsulated PDF report (a tiny, valid-looking PDF)."""
+    ds = _document(ENCAPSULATED_PDF_STORAGE, "DOC", patient_id, study_uid, accession,
+                   study_date, "DOE^JOHN", "")
+    ds.MIMETypeOfEncapsulatedDocument = "application/pdf"
+    ds.EncapsulatedDocument = b"%PDF-1.4\n%%EOF\n"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
 def _set_pixels(ds: Dataset, stored: np.ndarray, syntax: str) -> None:
     if syntax == "explicit":
         ds.PixelData = stored.tobytes()
@@ -167,12 +244,13 @@ REPORT_TEXT = {
 
 
 def make_sample_folder(out: str | Path, patients: int = 4, size: int = 256,
-                       seed: int = 0) -> dict[str, list[Path]]:
-    """Write ``out/dicom/...`` and ``out/reports.csv``; return the paths by kind
-    (``frontal``, ``lateral``, ``broken``)."""
+                       seed: int = 0, sr: bool = False) -> dict[str, list[Path]]:
+    """Write ``out/dicom/...`` and ``out/reports.csv`` (with ``sr``, each report also as a
+    DICOM SR beside its study's images); return the paths by kind (``frontal``, ``lateral``,
+    ``broken``, ``sr``)."""
     out = Path(out)
     rng = np.random.default_rng(seed)
-    kinds: dict[str, list[Path]] = {"frontal": [], "lateral": [], "broken": []}
+    kinds: dict[str, list[Path]] = {"frontal": [], "lateral": [], "broken": [], "sr": []}
     reports = []
     topics = list(REPORT_TEXT)
     for p in range(patients):
@@ -202,6 +280,13 @@ def make_sample_folder(out: str | Path, patients: int = 4, size: int = 256,
                                    window=(0, 4096), view="PA", **kwargs)
             kinds["frontal"].append(path)
             reports.append((accession, study_uid, REPORT_TEXT[topic]))
+            if sr:
+                findings, impression = REPORT_TEXT[topic].split("\nIMPRESSION: ")
+                kinds["sr"].append(write_sr(
+                    folder / "SR0001.dcm", {"Findings": findings.removeprefix("FINDINGS: "),
+                                            "Impression": impression},
+                    patient_id=pid, study_uid=study_uid, accession=accession,
+                    study_date=kwargs["study_date"], patient_name=f"PATIENT^{p}"))
             if s == 0:
                 lateral = write_dicom(folder / "IM0002.dcm", stored, bits_stored=12, view="LL",
                                       window=(2048, 4096), **kwargs)
@@ -229,8 +314,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--patients", type=int, default=4)
     parser.add_argument("--size", type=int, default=256, help="image height in pixels")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sr", action="store_true", help="also write each report as a DICOM SR")
     args = parser.parse_args(argv)
-    kinds = make_sample_folder(args.out, args.patients, args.size, args.seed)
+    kinds = make_sample_folder(args.out, args.patients, args.size, args.seed, args.sr)
     print(f"{args.out}: {len(kinds['frontal'])} frontal, {len(kinds['lateral'])} lateral, "
           f"{len(kinds['broken'])} broken files; reports in {args.out / 'reports.csv'}")
 
