@@ -6,7 +6,9 @@ Measures, on the OpenI development reports (``../shared/data/openi/openi_dev.csv
   label, write), single process and ``--workers N``: reports per second;
 * the baseline — the same vocabulary with a NegEx-style word window, no parser (the
   MetaMap+NegEx stand-in of the paper's Table 2) — also in a fresh process;
-* micro F1 of both (paper Table 2: 8 findings + Normal; Table 18: 14 findings);
+* micro F1 of both (paper Table 2: 8 findings + Normal; Table 18: 14 findings), and of
+  ``chestx label --coding openi`` (reports coded as OpenI's annotators code them, the coding
+  of this gold: differentials present, support devices abnormal, any thickening pleural);
 * peak memory for the reports and for the same reports repeated 4x (flat = streaming).
 
 Usage: ``python benchmarks/labeler.py [--data CSV] [--workers 2] [--no-memory]``
@@ -99,7 +101,9 @@ def main() -> None:
         one_wall, one_mem = run(label(args.data, tmp / "one.csv"), "one")
         many_wall, _ = run(label(args.data, tmp / "many.csv", "--workers", str(args.workers)),
                            "many")
+        openi_wall, _ = run(label(args.data, tmp / "openi.csv", "--coding", "openi"), "openi")
         ours, negex = f1s(args.data, tmp / "one.csv"), f1s(args.data, tmp / "negex.csv")
+        openi = f1s(args.data, tmp / "openi.csv")
         print(f"{n} reports from {args.data.name}; wall clock incl. Python start and "
               "model loading")
         print(f"{'labeler':<34} {'reports/s':>10} {'per CPU-s':>10} {'F1 8+Normal':>12} "
@@ -108,6 +112,8 @@ def main() -> None:
               f"{n / CPU['negex']:>10.0f} {negex[0]:>12.3f} {negex[1]:>7.3f}")
         print(f"{'chestx label (dependency rules)':<34} {n / one_wall:>10.0f} "
               f"{n / CPU['one']:>10.0f} {ours[0]:>12.3f} {ours[1]:>7.3f}")
+        print(f"{'chestx label --coding openi':<34} {n / openi_wall:>10.0f} "
+              f"{n / CPU['openi']:>10.0f} {openi[0]:>12.3f} {openi[1]:>7.3f}")
         print(f"{f'chestx label --workers {args.workers}':<34} {n / many_wall:>10.0f} "
               f"{n / CPU['many']:>10.0f}")
         print("(per CPU-s: reports per second of CPU time, what a single process gets on an "

@@ -120,12 +120,19 @@ def label_command(
     evidence: Path | None = typer.Option(None, "--evidence",
                                          help="Also write one JSON line per mention."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    coding: str | None = typer.Option(None, "--coding",
+                                      help="paper (§2.1, the default) or openi: code reports as "
+                                           "OpenI's annotators did (differentials present, "
+                                           "devices abnormal, any thickening "
+                                           "Pleural_Thickening)."),
 ) -> None:
     """Label radiology reports with the 14 findings (1/0/-1/blank), Normal, Finding Labels."""
     from chestx.reports.batch import label_file
+    from chestx.reports.labeler import Labeler
 
+    labeler = Labeler(coding=coding) if coding else None
     summary = label_file(input, output, workers=workers, evidence=evidence,
-                         progress=not quiet)
+                         progress=not quiet, labeler=labeler)
     for problem in summary.problems:
         typer.echo(f"warning: blank labels for {problem}", err=True)
     typer.echo(f"labeled {summary.reports} reports -> {output}"
@@ -627,6 +634,74 @@ def export_command(
     path = export_model(checkpoint, fmt, out)
     typer.echo(f"wrote {path} ({fmt}; input 'images' (N, 1, S, S) in [0, 1]; "
                "outputs 'logits' (N, C), 'heatmaps' (N, C, s, s))")
+
+
+# ------------------------------------------------- annotate: hand-drawn boxes, VOC files
+boxes_app = typer.Typer(help="Convert boxes between BBox_List_2017.csv and PASCAL VOC XML files.",
+                        no_args_is_help=True)
+app.add_typer(boxes_app, name="boxes")
+
+
+def _warn_if_exposed(host: str, what: str) -> None:
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(f"warning: listening on {host}: anyone who can reach this machine can "
+                   f"{what}", err=True)
+
+
+@app.command("annotate")
+def annotate_command(
+    data_dir: Path = typer.Argument(..., help="Dataset folder in the NIH layout."),
+    checkpoint: str = typer.Option(None, "--checkpoint",
+                                   help="Trained model (RUN/best.pt): its boxes as proposals."),
+    annotator: str = typer.Option(None, "--annotator",
+                                  help="Name saved with each box (default: the login name)."),
+    host: str = typer.Option("127.0.0.1", "--host",
+                             help="Address to listen on (default: this machine only)."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+) -> None:
+    """Draw finding boxes in the browser: one VOC XML per box in DATA_DIR/annotations/,
+    DATA_DIR/BBox_List_2017.csv regenerated after every save."""
+    from chestx.serve import run_server
+    from chestx.serve.annotate import load_annotate_app
+
+    app_, seeded = load_annotate_app(data_dir, checkpoint=checkpoint, annotator=annotator)
+    if seeded:
+        typer.echo(f"wrote the {seeded} boxes of {data_dir}/BBox_List_2017.csv as "
+                   f"{data_dir}/annotations/*.xml", err=True)
+    _warn_if_exposed(host, "read the images and change the boxes")
+    typer.echo(f"chestx annotate on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
+               "(Ctrl+C to stop)", err=True)
+    run_server(app_, host=host, port=port)
+
+
+@boxes_app.command("export-voc")
+def boxes_export_command(
+    gt: Path = typer.Option(..., "--gt", help="BBox_List_2017.csv (or .csv.gz)."),
+    out: Path = typer.Option(..., "--out", help="Empty folder for the .xml files."),
+    images: Path = typer.Option(None, "--images",
+                                help="Dataset folder: read each image's size from its file."),
+    image_size: int = typer.Option(1024, "--image-size", min=1,
+                                   help="Size written for images not found (NIH: 1024)."),
+) -> None:
+    """One PASCAL VOC XML per box: OUT/<image stem>_<finding>_<k>.xml."""
+    from chestx.data.annotations import export_voc, image_size_reader
+
+    written = export_voc(gt, out, image_size_reader(images, image_size))
+    typer.echo(f"wrote {len(written)} VOC files to {out}")
+
+
+@boxes_app.command("import-voc")
+def boxes_import_command(
+    folder: Path = typer.Argument(..., help="Folder of VOC .xml files (one box each)."),
+    out: Path = typer.Option(..., "--out", help="BBox_List_2017.csv to write."),
+) -> None:
+    """BBox_List_2017.csv (NIH format) from a folder of VOC XML files; bad files are listed."""
+    from chestx.data.annotations import import_voc
+
+    count, bad = import_voc(folder, out)
+    for path, reason in bad:
+        typer.echo(f"skipped {path}: {reason}", err=True)
+    typer.echo(f"wrote {count} boxes to {out}" + (f" ({len(bad)} files skipped)" if bad else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,3 +62,22 @@ def test_weights_from_chestx_checkpoint_with_other_classes(tmp_path):
     torch.testing.assert_close(target.backbone.conv1.weight, source.backbone.conv1.weight)
     torch.testing.assert_close(target.transition.conv.weight, source.transition.conv.weight)
     assert target.prediction.weight.shape == (8, 512)  # head kept: shapes differ
+
+
+@pytest.mark.parametrize(("name", "size", "aux", "probe"), [
+    ("googlenet", 64, ("aux1.", "aux2."), "inception5b.branch1.conv.weight"),
+    ("inception_v3", 80, ("AuxLogits.",), "Mixed_7c.branch_pool.conv.weight"),
+])
+def test_weights_from_torchvision_network_with_aux_heads(tmp_path, name, size, aux, probe):
+    """torchvision's ImageNet files of GoogLeNet / Inception-v3 carry auxiliary heads."""
+    torch.manual_seed(3)
+    net = torchvision.models.get_model(name, weights=None, aux_logits=True, init_weights=True)
+    state = net.state_dict()
+    assert any(k.startswith(aux) for k in state)  # the file really has the aux heads
+    torch.save(state, tmp_path / f"{name}.pth")
+    model = build_model(name, num_classes=8, image_size=size, weights=str(tmp_path / f"{name}.pth"))
+    own = model.backbone.state_dict()
+    assert not any(k.startswith(aux) for k in own)
+    torch.testing.assert_close(own[probe], state[probe])
+    bn = probe.replace("conv.weight", "bn.running_var")
+    torch.testing.assert_close(own[bn], state[bn])

@@ -4,6 +4,7 @@ import math
 
 import pytest
 import torch
+from scipy.special import logsumexp
 
 from chestx.models import GlobalPool, lse_pool
 from chestx.registry import RegistryError
@@ -68,3 +69,37 @@ def test_global_pool_kinds():
         GlobalPool("median")
     with pytest.raises(ValueError):
         lse_pool(x, 0.0)
+
+
+def _lse_float64(x: torch.Tensor, r: float) -> torch.Tensor:
+    """Eq. 2 in float64 through scipy's logsumexp: an independent reference."""
+    flat = x.double().flatten(2).numpy()
+    size = flat.shape[2]
+    return torch.from_numpy((logsumexp(r * flat, axis=2) - math.log(size)) / r)
+
+
+@pytest.mark.parametrize("r", [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0])
+def test_lse_exact_in_float32_for_small_and_large_r(r):
+    torch.manual_seed(4)
+    x = torch.randn(2, 6, 7, 7) * 3  # float32
+    out = lse_pool(x, r)
+    assert out.dtype == torch.float32
+    # float32 keeps ~7 digits of values of size ~10: a few ulps of that, at every r
+    torch.testing.assert_close(out.double(), _lse_float64(x, r), rtol=0, atol=5e-6)
+
+
+def test_lse_at_tiny_r_is_the_mean_plus_half_r_variance_in_float32():
+    torch.manual_seed(5)
+    x = torch.randn(1, 4, 8, 8)
+    flat = x.double().flatten(2)
+    r = 1e-6  # cumulant expansion: mean + r/2 var + O(r^2)
+    expected = flat.mean(dim=2) + r / 2 * flat.var(dim=2, unbiased=False)
+    torch.testing.assert_close(lse_pool(x, r).double(), expected, rtol=0, atol=1e-6)
+
+
+def test_lse_gradient_finite_at_tiny_and_huge_r():
+    for r in (1e-6, 1e3):
+        x = (torch.randn(1, 2, 4, 4) * 50).requires_grad_(True)
+        lse_pool(x, r).sum().backward()
+        assert torch.isfinite(x.grad).all()
+        torch.testing.assert_close(x.grad.sum(dim=(2, 3)), torch.ones(1, 2))  # softmax weights

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from chestx.findings import FINDINGS
+from chestx.reports import Labeler
 from chestx.reports.batch import OUTPUT_COLUMNS, iter_csv, label_file
 
 
@@ -124,15 +125,17 @@ def test_iter_csv_streams(tmp_path):
 
 @pytest.mark.slow
 def test_openi_dev_targets(shared_dir, tmp_path, labeler):
-    """The labeler meets the issue's F1 targets on the OpenI development reports."""
+    """Coded as OpenI's annotators code (differentials present, devices abnormal, any
+    thickening Pleural_Thickening), the labeler meets the F1 targets on OpenI's reports."""
     from chestx.reports.evaluate import evaluate_files
 
     gold = shared_dir / "data" / "openi" / "openi_dev.csv"
     out = tmp_path / "pred.csv"
-    label_file(gold, out, labeler=labeler, progress=False)
+    openi = Labeler(nlp=labeler.nlp, coding="openi")
+    label_file(gold, out, labeler=openi, progress=False)
     result = evaluate_files(gold, out)
-    assert result["table2_micro"]["f1"] >= 0.93
-    assert result["table18_micro"]["f1"] >= 0.92
+    assert result["table2_micro"]["f1"] >= 0.935
+    assert result["table18_micro"]["f1"] >= 0.935
     for name, s in result["per_finding"].items():
         if s["support"] >= 20:
             assert s["f1"] >= 0.85, (name, s)

@@ -4,7 +4,7 @@ import re
 
 from chestx.findings import FINDINGS
 from chestx.reports import Labeler, ReportLabels, label_reports
-from chestx.reports.labeler import propagate_lists
+from chestx.reports.labeler import parser_text, propagate_lists
 from chestx.reports.vocabulary import Match
 
 REPORTS = [
@@ -76,3 +76,18 @@ def test_list_propagation_needs_a_list_gap():
     out = propagate_lists(sentence, matches, statuses)
     assert out[:3] == [(0, "neg.no"), (0, "neg.no+list"), (0, "neg.no+list")]
     assert out[3] == (1, "")  # ". Small" is not a list gap
+
+
+def test_parser_text_keeps_offsets_and_reads_left_as_a_side():
+    clause = "Left lower lobe atelectasis; the left effusion (leftover)."
+    out = parser_text(clause)
+    assert len(out) == len(clause)
+    assert out == "Mild lower lobe atelectasis; the mild effusion (leftover)."
+
+
+def test_evidence_keeps_the_whole_sentence_of_a_clause(labeler):
+    text = "IMPRESSION: No pneumothorax, small left pleural effusion."
+    (effusion,) = [m for m in labeler.label(text).mentions if m.finding == "Effusion"]
+    assert effusion.status == 1
+    assert effusion.sentence == "No pneumothorax, small left pleural effusion."
+    assert text[effusion.start:effusion.end] == "pleural effusion"

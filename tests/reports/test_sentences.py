@@ -1,4 +1,13 @@
-from chestx.reports.sentences import MAX_SENTENCE_CHARS, split_sentences
+import pytest
+
+from chestx.errors import ChestxError
+from chestx.reports.sentences import (
+    MAX_SENTENCE_CHARS,
+    ClauseSplitter,
+    read_clause_words,
+    split_clauses,
+    split_sentences,
+)
 
 
 def sents(text):
@@ -31,3 +40,44 @@ def test_runaway_sentence_is_cut():
     pieces = split_sentences(text)
     assert len(pieces) > 1
     assert all(b - a <= MAX_SENTENCE_CHARS for a, b in pieces)
+
+
+def _clauses(text):
+    return [text[a:b] for a, b in split_clauses(text, 0, len(text))]
+
+
+def test_clauses_end_at_contrast_words_and_new_finding_phrases():
+    assert _clauses("No pneumothorax, small left pleural effusion.") == [
+        "No pneumothorax", "small left pleural effusion."]
+    assert _clauses("No evidence of pneumonia, but there is a small effusion.") == [
+        "No evidence of pneumonia", "but there is a small effusion."]
+    assert _clauses("Mild cardiomegaly, no edema or effusion.") == [
+        "Mild cardiomegaly", "no edema or effusion."]
+
+
+def test_a_list_that_goes_on_with_or_is_one_clause():
+    for text in ("No focal consolidation, large pleural effusion, or pneumothorax is seen.",
+                 "No pleural effusion, pneumothorax or consolidation.",
+                 "Opacity that may represent atelectasis, pneumonia, or aspiration."):
+        assert _clauses(text) == [text]
+
+
+def test_vs_does_not_end_a_sentence():
+    text = "Pneumonia vs. edema. Small effusion."
+    assert [text[a:b] for a, b in split_sentences(text)] == ["Pneumonia vs. edema.",
+                                                            "Small effusion."]
+
+
+def test_clause_words_come_from_the_data_file(tmp_path):
+    only_but = ClauseSplitter({"contrast": {"but"}})
+    text = "No pneumothorax, small effusion but mild edema."
+    assert [text[a:b] for a, b in only_but.split(text, 0, len(text))] == [
+        "No pneumothorax, small effusion", "but mild edema."]
+    bad = tmp_path / "words.tsv"
+    bad.write_text("word\tkind\tcomment\nbut\tsometimes\t\n")
+    with pytest.raises(ChestxError, match="bad clause-word line"):
+        read_clause_words(bad)
+
+
+def test_not_yet_is_no_clause_boundary():
+    assert _clauses("The effusion has not yet resolved.") == ["The effusion has not yet resolved."]

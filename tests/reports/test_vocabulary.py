@@ -37,7 +37,7 @@ def test_spelling_variants_and_other_findings(vocab):
         "Atelectasis", "Infiltration", "Edema", "Hernia"]
     other = vocab.find("A granuloma and subcutaneous emphysema.")
     assert [(m.kind, m.finding) for m in other] == [
-        ("other", "granuloma"), ("other", "subcutaneous emphysema")]
+        ("other", "granuloma"), ("other", "extrapulmonary air")]
 
 
 def test_offsets_keep_original_case(vocab):
@@ -76,3 +76,50 @@ def test_expand_keeps_the_language():
         whole = bool(re.fullmatch(f"(?:{pattern})", text))
         parts = any(re.fullmatch(f"(?:{alt})", text) for alt in _expand(pattern))
         assert whole == parts, text
+
+
+def test_pleural_thickening_only_for_the_pleura(vocab):
+    for text in ("Mild bronchial wall thickening.", "Peribronchial thickening.",
+                 "Peribronchial cuffing.", "Thickening of the interlobular septa.",
+                 "Airway wall thickening.", "Thickened bronchial walls."):
+        assert "Pleural_Thickening" not in [m.finding for m in vocab.find(text)], text
+    for text in ("Pleural thickening at the left base.", "Biapical pleural thickening.",
+                 "Thickening of the minor fissure.", "Apical capping."):
+        assert [m.finding for m in vocab.find(text)] == ["Pleural_Thickening"], text
+
+
+def test_openi_coding_reads_any_thickening_as_pleural():
+    openi = Vocabulary.default("openi")
+    assert [m.finding for m in openi.find("Mild bronchial wall thickening.")] == [
+        "Pleural_Thickening"]
+    assert [m.finding for m in openi.find("Peribronchial cuffing.")] == ["Pleural_Thickening"]
+
+
+def test_size_words_and_extrapulmonary_air_are_not_findings(vocab):
+    for text, finding in (("Massive cardiomegaly.", "Mass"), ("Massively enlarged heart.", "Mass"),
+                          ("Mediastinal emphysema.", "Emphysema"),
+                          ("Small right shoulder joint effusion.", "Effusion"),
+                          ("Umbilical hernia.", "Hernia"), ("Soft tissue mass.", "Mass")):
+        assert finding not in [m.finding for m in vocab.find(text)], text
+
+
+def test_other_findings_have_a_counts_column_and_devices_do_not_count(vocab):
+    from chestx.reports.vocabulary import data_file, read_tsv
+
+    rows = read_tsv(data_file("other_findings.tsv"))
+    assert all(row["counts"] in ("yes", "no", "openi") for row in rows)
+    for text in ("Endotracheal tube.", "Right PICC line.", "Pacemaker.", "Sternotomy wires.",
+                 "Surgical clips.", "Nasogastric tube.", "ECG leads."):
+        (match,) = vocab.find(text)
+        assert match.kind == "other" and not match.counts, text
+    (granuloma,) = vocab.find("Calcified granuloma.")
+    assert granuloma.counts
+    (device,) = Vocabulary.default("openi").find("Endotracheal tube.")
+    assert device.counts  # OpenI's annotators code devices as findings
+
+
+def test_bad_counts_value_is_refused(tmp_path):
+    path = tmp_path / "other.tsv"
+    path.write_text("finding\tpattern\tcounts\tcomment\nx\tfoo\tmaybe\t\n")
+    with pytest.raises(ChestxError, match="counts must be one of"):
+        load_terms(path, "other")

@@ -57,7 +57,8 @@ import pandas as pd
 from PIL import Image
 
 from chestx.atomic import atomic_path, atomic_write_text
-from chestx.data.nih import BBOX_HEADER, DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST
+from chestx.data.annotations import write_bbox_list
+from chestx.data.nih import DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST
 from chestx.data.phantom import follow_up, render, sample_anatomy
 from chestx.data.splits import TEST_SHARE, assign_patients
 from chestx.errors import ChestxError
@@ -257,11 +258,7 @@ def _boxed(planned: PlannedImage) -> bool:
 def _write_tables(out: Path, images: list[PlannedImage], size: int, train_val: list[str],
                   test: list[str], boxes: list[tuple[str, str, tuple]]) -> None:
     atomic_write_text(out / "Data_Entry_2017.csv", _data_entry_csv(images, size))
-    rank = {f: i for i, f in enumerate(FINDINGS)}
-    rows = [BBOX_HEADER]
-    for index, name, (x, y, w, h) in sorted(boxes, key=lambda b: (rank[b[1]], b[0])):
-        label = "Infiltrate" if name == "Infiltration" else name  # NIH's spelling in boxes
-        rows.append(f"{index},{label},{x!r},{y!r},{w!r},{h!r}")
-    atomic_write_text(out / "BBox_List_2017.csv", "\n".join(rows) + "\n")
+    write_bbox_list(out / "BBox_List_2017.csv",
+                    [(index, name, *box) for index, name, box in boxes])
     atomic_write_text(out / TRAIN_VAL_LIST, "\n".join(train_val))
     atomic_write_text(out / TEST_LIST, "\n".join(test))

@@ -18,7 +18,9 @@ from torch import nn
 from chestx.errors import ChestxError
 from chestx.models.backbones import backbone_spec, cut_backbone, torchvision_network
 
-#: torchvision keys of classifier heads that a backbone-only load is allowed to miss.
+#: torchvision keys of classifier heads, which a backbone-only load ignores: missing ones
+#: (our network is built without them) and present ones (torchvision's ImageNet files of
+#: GoogLeNet and Inception-v3 carry their auxiliary heads aux1/aux2 and AuxLogits).
 _HEAD_PREFIXES = ("fc.", "classifier.", "aux1.", "aux2.", "AuxLogits.", "head.", "heads.")
 
 
@@ -49,7 +51,8 @@ def _strip_prefix(state: dict) -> dict:
 def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
     """Initialize ``model`` from ``path``: a chestx checkpoint (every tensor whose name and
     shape match is copied, so a 14-class run can start an 8-class one) or a torchvision state
-    dict of the backbone's network (e.g. ``resnet50-0676ba61.pth``; its head is ignored)."""
+    dict of the backbone's network (e.g. ``resnet50-0676ba61.pth``; its classifier and, for
+    GoogLeNet / Inception-v3, its auxiliary heads are ignored)."""
     path = Path(path)
     state = read_checkpoint(path)
     state = _strip_prefix(state.get("model_state", state))
@@ -67,10 +70,11 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> nn.Module:
         return model
     name = model.config.backbone
     network = torchvision_network(name)
-    result = network.load_state_dict(state, strict=False)
+    body = {k: v for k, v in state.items() if not k.startswith(_HEAD_PREFIXES)}
+    result = network.load_state_dict(body, strict=False)
     missing = [k for k in result.missing_keys if not k.startswith(_HEAD_PREFIXES)]
-    if missing or len(result.unexpected_keys) > 0:
-        example = (missing or result.unexpected_keys)[0]
+    if missing or result.unexpected_keys or not body:
+        example = (missing or result.unexpected_keys or ["(no backbone tensors)"])[0]
         raise ChestxError(f"{path}: not a torchvision state dict of {name} "
                           f"(e.g. {'missing' if missing else 'unexpected'} key {example})")
     model.backbone.load_state_dict(cut_backbone(backbone_spec(name), network).state_dict())

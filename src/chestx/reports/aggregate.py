@@ -75,8 +75,10 @@ def aggregate(mentions: list[Mention]) -> ReportLabels:
     """Labels of the 14 findings and the Normal flag from a report's mentions.
 
     Normal (paper §2.1): 1 when no disease is detected — no positive or uncertain mention
-    of one of the 14 or of another abnormal finding that counts (``other_findings.tsv``);
-    only negated findings may remain. "May represent pneumonia" is not a normal report.
+    of one of the 14 or of another disease that counts (``other_findings.tsv``, ``counts``);
+    negated findings may remain, and so may mentions that are no disease: support devices
+    (tubes, lines, catheters, wires, pacemakers, clips) and the concept "normal size" (an
+    upper-normal heart). "May represent pneumonia" is not a normal report.
     """
     labels = {f: combine(m.status for m in mentions if m.kind == "finding" and m.finding == f)
               for f in FINDINGS}

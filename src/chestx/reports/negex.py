@@ -58,9 +58,11 @@ class NegexLabeler:
                 continue
             mentions = []
             for sent in self._finder.sentences(text):
-                sentence = text[sent.start:sent.end]
+                # the word window spans the whole sentence (NegEx has no clauses)
+                sentence = text[sent.sentence_start:sent.sentence_end]
+                shift = sent.start - sent.sentence_start
                 for m in sent.matches:
-                    status, rule = self.status(sentence, m.start, m.end)
+                    status, rule = self.status(sentence, shift + m.start, shift + m.end)
                     mentions.append(Mention(m.finding, m.kind, m.text, sent.start + m.start,
                                             sent.start + m.end, sentence, status, rule,
                                             m.counts))

@@ -19,7 +19,13 @@ A pattern is a path that starts at the finding (``DISEASE``) and walks the parse
 
 Before a rule is tried, the finding climbs its coordination and modifier chain
 (``conj``, ``appos``, ``compound``, ``amod``, ``nmod``), as Stanford's "CCProcessed"
-dependencies do: "no effusion, pneumothorax or consolidation" negates all three.
+dependencies do: "no effusion, pneumothorax or consolidation" negates all three. The parse
+is of one clause (``sentences.ClauseSplitter``), so climbing and ``<**`` stop at the clause's
+edge: "no pneumothorax, small left effusion" leaves the effusion alone.
+
+Rule files: ``pre_negation_rules.tsv``, ``negation_rules.tsv``, ``uncertainty_rules.tsv``
+(tried in that order, first hit wins); ``openi_rules.tsv`` replaces rules by id under the
+OpenI coding.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chestx.errors import ChestxError
-from chestx.reports.vocabulary import data_file, read_tsv
+from chestx.reports.vocabulary import DEFAULT_CODING, data_file, read_tsv
 
 NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
 
@@ -198,11 +204,17 @@ class RuleSet:
         self._prefixes = tuple(p for n in self._needs for ws in n for p in ws.prefixes)
 
     @classmethod
-    def default(cls) -> RuleSet:
-        """The rules shipped with chestx."""
-        return cls(load_rules(data_file("pre_negation_rules.tsv"), UNCERTAIN),
-                   load_rules(data_file("negation_rules.tsv"), NEGATIVE),
-                   load_rules(data_file("uncertainty_rules.tsv"), UNCERTAIN))
+    def default(cls, coding: str = DEFAULT_CODING) -> RuleSet:
+        """The rules shipped with chestx; ``coding="openi"`` replaces the rules named in
+        ``openi_rules.tsv`` by its lines (OpenI's annotators code both findings of a
+        differential as present)."""
+        groups = [load_rules(data_file("pre_negation_rules.tsv"), UNCERTAIN),
+                  load_rules(data_file("negation_rules.tsv"), NEGATIVE),
+                  load_rules(data_file("uncertainty_rules.tsv"), UNCERTAIN)]
+        if coding == "openi":
+            override = {r.id: r for r in load_rules(data_file("openi_rules.tsv"), POSITIVE)}
+            groups = [[override.get(r.id, r) for r in group] for group in groups]
+        return cls(*groups)
 
     def applicable(self, words: set[str]) -> list[Rule]:
         """The rules that can fire on a sentence made of ``words`` (lower-cased), in order.

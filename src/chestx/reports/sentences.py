@@ -5,19 +5,35 @@ input short. It splits after ``.``, ``!``, ``?`` and ``;`` when whitespace or a 
 follows (not inside ``2.5 cm``), at line breaks, and before list numbers (``1.``, ``2)``).
 ``XXXX`` anonymisation tokens are ordinary words here: ``XXXX.`` ends a sentence like any
 other word, and ``XXXX-year-old`` stays one token.
+
+Sentences are then cut into clauses (:class:`ClauseSplitter`, words in ``clause_words.tsv``):
+the labeler parses and judges each clause on its own, so a negation or hedge stops at the
+clause's edge.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
+
+from chestx.errors import ChestxError
+from chestx.reports.vocabulary import data_file, read_tsv
 
 # A sentence boundary: end punctuation then space/newline/capital, or a line break,
 # or a list number at the start of an item ("1. ", "2) ").
 _BOUNDARY = re.compile(
-    r"(?<=[.!?;])(?:\s+|(?=[A-Z]))"  # "effusion. Heart", "apex.There"
+    r"(?<=[.!?;])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"  # not after "vs." / "e.g." / "i.e."
+    r"(?:\s+|(?=[A-Z]))"             # "effusion. Heart", "apex.There"
     r"|\s*\n\s*"                     # line breaks
     r"|(?<=\s)(?=\d{1,2}[.)]\s)"     # " 2. Next item"
 )
+
+#: The clause-boundary words shipped beside this module (see :class:`ClauseSplitter`).
+CLAUSE_WORDS = "clause_words.tsv"
+_COMMA = re.compile(r",\s*")
+_OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
+_LIST_END = re.compile(r",?\s*(?:and/or|or|nor)\s", re.IGNORECASE)
+_FIRST_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\d", re.IGNORECASE)
 
 #: Sentences longer than this are cut (a 1 MB report must not reach the parser whole).
 MAX_SENTENCE_CHARS = 1000
@@ -56,3 +72,87 @@ def _add(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
         start = cut + 1 if text[cut:cut + 1] == " " else cut
     if end > start:
         out.append((start, end))
+
+
+
+class ClauseSplitter:
+    """Split a sentence into clauses: a negation or hedge governs its own clause only.
+
+    A clause ends before a ``contrast`` word (``but``, ``however``, ...), and at a comma
+    whose next phrase starts a clause of its own: it opens with a negation or hedge
+    (``cue``: "cardiomegaly, no edema"), or with its own modifier (``opener``: "no
+    pneumothorax, small left effusion") or states something (``status``: "no acute process,
+    cardiomegaly is unchanged") while the list does not go on with ``or`` / ``nor`` ("no
+    consolidation, large effusion, or pneumothorax" is one negated list). The words are a
+    data file, ``clause_words.tsv`` (word, kind, comment).
+
+    Parameters
+    ----------
+    words:
+        ``{kind: set of lower-case words}`` for the kinds ``contrast``, ``cue``, ``opener``,
+        ``status``; default: the shipped file.
+    """
+
+    KINDS = ("contrast", "cue", "opener", "status")
+
+    def __init__(self, words: dict[str, set[str]] | None = None):
+        words = words if words is not None else read_clause_words(data_file(CLAUSE_WORDS))
+        self.cues = frozenset(words.get("cue", ()))
+        self.openers = frozenset(words.get("opener", ()))
+        contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
+        status = "|".join(sorted(map(re.escape, words.get("status", ())))) or "(?!)"
+        self._contrast = re.compile(rf",?\s+(?=(?:{contrast})\b)|(?<=,)\s*(?=(?:{contrast})\b)",
+                                    re.IGNORECASE)
+        self._status = re.compile(rf"\b(?:{status})\b", re.IGNORECASE)
+
+    def split(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Clauses ``(start, end)`` of the sentence ``text[start:end]``, in order."""
+        cuts = [m.start() for m in self._contrast.finditer(text, start, end) if m.start() > start]
+        cuts += [m.end() for m in _COMMA.finditer(text, start, end)
+                 if self._opens_clause(text, m.end(), end)]
+        bounds, out = sorted(set(cuts)), []
+        for left, right in zip([start, *bounds], [*bounds, end], strict=True):
+            chunk = text[left:right]
+            lead = len(chunk) - len(chunk.lstrip(" ,"))
+            stripped = chunk.strip(" ,")
+            if stripped:
+                out.append((left + lead, left + lead + len(stripped)))
+        return out
+
+    def _opens_clause(self, text: str, at: int, end: int) -> bool:
+        """Does the phrase after the comma at ``at`` start a clause of its own?"""
+        word = _FIRST_WORD.match(text, at, end)
+        if word is None:
+            return False
+        first = word.group().lower()
+        if first in self.cues:
+            return True
+        phrases = text[at:end].split(",")
+        opener = first.split("-")[0] in self.openers or first.isdigit()  # "moderate-sized"
+        if not opener and not self._status.search(phrases[0]):
+            return False
+        # a list that goes on with "or"/"nor" after this phrase is one negated or hedged list
+        return not _OR.search(phrases[0]) and \
+            not any(_LIST_END.match(" " + part.lstrip()) for part in phrases[1:])
+
+
+def read_clause_words(path: Path) -> dict[str, set[str]]:
+    """``{kind: words}`` from a clause-words TSV (``word, kind, comment``)."""
+    words: dict[str, set[str]] = {}
+    for row in read_tsv(path):
+        kind = (row.get("kind") or "").strip()
+        if kind not in ClauseSplitter.KINDS or not (row.get("word") or "").strip():
+            raise ChestxError(f"{path}: bad clause-word line {row}")
+        words.setdefault(kind, set()).add(row["word"].strip().lower())
+    return words
+
+
+_SPLITTER: ClauseSplitter | None = None
+
+
+def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Clauses of ``text[start:end]`` with the shipped clause words (:class:`ClauseSplitter`)."""
+    global _SPLITTER
+    if _SPLITTER is None:
+        _SPLITTER = ClauseSplitter()
+    return _SPLITTER.split(text, start, end)

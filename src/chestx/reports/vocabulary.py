@@ -7,7 +7,12 @@ The vocabularies are data files beside this module:
   no mention.
 * ``other_findings.tsv`` — other abnormal findings (granuloma, scarring, opacity, ...) used by
   the Normal rule: ``finding, pattern, counts, comment``; ``counts=no`` records the mention
-  as evidence but does not make the report abnormal.
+  as evidence but does not make the report abnormal (support devices are not diseases);
+  ``counts=openi`` does so only under the OpenI coding (see below).
+* ``openi_findings_vocab.tsv`` — read only under the OpenI coding (``coding="openi"``), an
+  explicit compatibility option that reproduces how OpenI's annotators code reports: any
+  thickening (bronchial wall thickening too) is Pleural_Thickening, a support device makes a
+  report abnormal. Its terms come first, so they win ties with the shipped ones.
 
 Patterns are regular expressions over lower-cased text; word boundaries are added.
 """
@@ -26,6 +31,12 @@ from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
 
 EXCLUDE = "-"
+#: Codings: ``paper`` (§2.1 as written) and ``openi`` (as OpenI's annotators code reports).
+CODINGS = ("paper", "openi")
+#: The coding used unless one is asked for.
+DEFAULT_CODING = "paper"
+#: Values of the ``counts`` column of ``other_findings.tsv``.
+COUNTS = ("yes", "no", "openi")
 
 
 @dataclass(frozen=True)
@@ -57,8 +68,11 @@ def read_tsv(path: Path) -> list[dict[str, str]]:
     return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
 
 
-def load_terms(path: str | Path, kind: str) -> list[Term]:
-    """Read a vocabulary TSV (see the module docstring) into :class:`Term` objects."""
+def load_terms(path: str | Path, kind: str, coding: str = DEFAULT_CODING) -> list[Term]:
+    """Read a vocabulary TSV (see the module docstring) into :class:`Term` objects.
+
+    ``coding`` decides the ``counts=openi`` lines (abnormal under ``openi`` only).
+    """
     terms = []
     for row in read_tsv(Path(path)):
         finding, pattern = row.get("finding", "").strip(), row.get("pattern", "").strip()
@@ -76,7 +90,10 @@ def load_terms(path: str | Path, kind: str) -> list[Term]:
             term_kind = "finding"
         else:
             term_kind = "other"
-        counts = (row.get("counts") or "yes").strip().lower() != "no"
+        value = (row.get("counts") or "yes").strip().lower()
+        if value not in COUNTS:
+            raise ChestxError(f"{path}: counts must be one of {', '.join(COUNTS)}: {row}")
+        counts = value == "yes" or (value == "openi" and coding == "openi")
         terms.append(Term(finding, pattern, term_kind, (row.get("cui") or "").strip(), counts))
     return terms
 
@@ -111,10 +128,15 @@ class Vocabulary:
                 self._always.append((index, regex))
 
     @classmethod
-    def default(cls) -> Vocabulary:
-        """The vocabulary shipped with chestx (``findings_vocab.tsv`` + ``other_findings.tsv``)."""
-        return cls(load_terms(data_file("findings_vocab.tsv"), "finding")
-                   + load_terms(data_file("other_findings.tsv"), "other"))
+    def default(cls, coding: str = DEFAULT_CODING) -> Vocabulary:
+        """The vocabulary shipped with chestx (``findings_vocab.tsv`` + ``other_findings.tsv``;
+        ``coding="openi"`` puts ``openi_findings_vocab.tsv`` first)."""
+        if coding not in CODINGS:
+            raise ChestxError(f"coding must be one of {', '.join(CODINGS)}, not {coding!r}")
+        extra = (load_terms(data_file("openi_findings_vocab.tsv"), "finding")
+                 if coding == "openi" else [])
+        return cls(extra + load_terms(data_file("findings_vocab.tsv"), "finding")
+                   + load_terms(data_file("other_findings.tsv"), "other", coding))
 
     def find(self, sentence: str) -> list[Match]:
         """Mentions in ``sentence`` (exclusions removed), in text order."""
