@@ -201,7 +201,8 @@ def config_options(cls: type, defaults: dict | None = None,
             default = Path(default) if isinstance(default, str) else default
         help_text = meta["help"] + (f" (one of {', '.join(map(str, meta['choices']))})"
                                     if "choices" in meta else "")
-        decls = [f"{flag}/--no-{flag[2:]}"] if kind is bool else [flag]
+        flag_kind = kind in (bool, bool | None)  # None: left to the recipe
+        decls = [f"{flag}/--no-{flag[2:]}"] if flag_kind else [flag]
         typed = typer.Option(... if default is dataclasses.MISSING else default, *decls,
                              help=help_text, min=meta.get("min"))
         params.append(inspect.Parameter(item.name, inspect.Parameter.KEYWORD_ONLY,
@@ -286,10 +287,14 @@ def evaluate_command(
     split: str = typer.Option("test", "--split", help="test | val | train | all"),
     batch_size: int = typer.Option(16, "--batch-size"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
-    workers: int = typer.Option(2, "--workers"),
+    workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
+                                       "(default 0 on a CPU of <= 4 cores)."),
     threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
                                     help="Probability at which predictions.csv calls a "
                                     "finding positive (Finding Labels)."),
+    labels: Path | None = typer.Option(None, "--labels", help="Radiologist labels (e.g. "
+                                       "google2019_nih-chest-xray-labels.csv.gz): also the "
+                                       "AUC against them, beside the dataset's own."),
     heatmap: str = typer.Option("cam", "--heatmap", help=_HEATMAP_HELP),
     heatmap_size: int | None = typer.Option(None, "--heatmap-size", help=_HEATMAP_SIZE_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
@@ -303,13 +308,47 @@ def evaluate_command(
     _check_heatmap(heatmap)
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
                                  device=device, workers=workers, progress=not quiet,
-                                 threshold=threshold, heatmap=heatmap,
+                                 threshold=threshold, radiologist_labels=labels, heatmap=heatmap,
                                  heatmap_size=heatmap_size or LOCALIZATION_HEATMAP_SIZE)
+    typer.echo(_recipe_summary(result.recipe))
     _print_table(result.table, f"{split}: {len(result.image_ids)} images")
+    if result.radiologists is not None:
+        _print_table(result.radiologists, f"AUC against the radiologists' labels ({labels.name})"
+                     " and against the dataset's, same images")
     planted = planted_summary(result, data)
     if planted is not None:
         typer.echo(planted)
     typer.echo(f"wrote {', '.join(str(p) for p in result.files.values())}")
+
+
+def _recipe_summary(recipe: dict) -> str:
+    """One line: the recipe a checkpoint was trained with and its settings."""
+    if not recipe:
+        return "trained with: (no recipe recorded)"
+    settings = recipe.get("settings", {})
+    shown = ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}"
+                      for k, v in settings.items() if v is not None)
+    given = f"; given: {', '.join(recipe['given'])}" if recipe.get("given") else ""
+    return f"trained with recipe {recipe.get('name')}: {shown}{given}"
+
+
+@app.command("label-audit")
+def label_audit_command(
+    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV)."),
+    against: Path = typer.Option(..., "--against", help="Radiologist labels, e.g. "
+                                 "google2019_nih-chest-xray-labels.csv.gz."),
+    out: Path | None = typer.Option(None, "--out", help="Also write the table to this CSV."),
+) -> None:
+    """The dataset's labels against radiologists' on the images both have (CSVs only)."""
+    from chestx.atomic import atomic_open
+    from chestx.evaluate.label_audit import audit_files
+
+    table = audit_files(data, against)
+    _print_table(table, f"{Path(data).name} labels vs radiologists' ({against.name}) as truth")
+    if out is not None:
+        with atomic_open(out) as handle:
+            table.to_csv(handle, index=False, float_format="%.4f")
+        typer.echo(f"wrote {out}")
 
 
 def reproduce_command(**options) -> None:
@@ -333,7 +372,8 @@ _VALUES = inspect.Parameter(
                          "resnet18,alexnet or lse:10,avg or ce,wce."))
 app.command("reproduce")(_with_options(reproduce_command, [
     _GRID, _VALUES,
-    *config_options(TrainConfig, defaults={"out": "reproduce", "classes": 8}, skip=("resume",)),
+    *config_options(TrainConfig, defaults={"out": "reproduce", "classes": 8, "recipe": "paper"},
+                    skip=("resume",)),
     _THREADS, _QUIET]))
 
 

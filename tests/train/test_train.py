@@ -23,7 +23,9 @@ def test_run_writes_checkpoints_and_metrics(tiny_data, tiny_config, tmp_path):
     assert list(metrics["epoch"]) == [1]
     assert {"train_loss", "val_loss", "val_auc", "lr", "auc_Cardiomegaly"} <= set(metrics)
     state = read_checkpoint(run / "last.pt")
-    assert state["epoch"] == 1 and state["config"]["loss"] == "wce"
+    # from scratch the recipe's loss is plain cross-entropy (the paper's W-CEL: --recipe paper)
+    assert state["epoch"] == 1 and state["config"]["loss"] == "ce"
+    assert state["recipe"]["name"] == "scratch"
     assert state["config"]["image_size"] == 32 and state["train_config"]["iter_size"] == 2
     model = load_checkpoint(run / "best.pt")
     assert model.config.pooling == "avg" and not model.training

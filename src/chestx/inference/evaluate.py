@@ -20,6 +20,7 @@ from chestx.data.nih import BBOX_NAMES, find_images, read_bbox_list, read_data_e
 from chestx.data.synth import MANIFEST, PLANTED_FINDINGS
 from chestx.errors import ChestxError
 from chestx.evaluate.classification import auc_table, plot_roc
+from chestx.evaluate.label_audit import radiologist_auc, read_mapping, read_radiologist_labels
 from chestx.evaluate.localization import (
     LOCALIZATION_HEATMAP_SIZE,
     format_table,
@@ -40,7 +41,7 @@ from chestx.models.checkpoint import at_heatmap_size, finest_heatmap_size, model
 from chestx.models.state import read_checkpoint
 from chestx.progress import track
 from chestx.training.data import image_dataset, split_ids
-from chestx.training.distributed import resolve_device
+from chestx.training.distributed import default_workers, resolve_device
 from chestx.training.validation import predict
 
 
@@ -59,14 +60,18 @@ class Evaluation:
     table: pd.DataFrame
     out: Path
     files: dict[str, Path] = field(default_factory=dict)
+    recipe: dict = field(default_factory=dict)
+    radiologists: pd.DataFrame | None = None
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         out: str | os.PathLike, split: str = "test",
                         split_mode: str | None = None, seed: int | None = None,
-                        batch_size: int = 16, device: str = "auto", workers: int = 2,
+                        batch_size: int = 16, device: str = "auto", workers: int | None = None,
                         use_cache: bool = True, progress: bool = True,
-                        threshold: float = DEFAULT_THRESHOLD, heatmap: str = DEFAULT_SOURCE,
+                        threshold: float = DEFAULT_THRESHOLD,
+                        radiologist_labels: str | os.PathLike | None = None,
+                        heatmap: str = DEFAULT_SOURCE,
                         heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE) -> Evaluation:
     """Evaluate ``checkpoint`` on part ``split`` (train, val, test or all) of dataset ``data``.
 
@@ -76,7 +81,10 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     (``finding,auc,n_pos,n_neg`` + ``mean``; a class with no positives has an empty auc),
     ``out/roc.png`` and, when ``data`` has ``BBox_List_2017.csv``, the localization outputs
     (:func:`add_localization`, from heatmap source ``heatmap`` at heatmap side
-    ``heatmap_size``; ``None``: as trained).
+    ``heatmap_size``; ``None``: as trained). With ``radiologist_labels`` (a radiologist
+    label file, see :mod:`chestx.evaluate.label_audit`) also ``out/radiologist_auc.csv``: the AUC against
+    those labels beside the AUC against the dataset's own, on the split's images that have
+    them. ``workers`` ``None``: :func:`chestx.training.distributed.default_workers`.
     """
     state = read_checkpoint(checkpoint)
     model = model_from_state(state, checkpoint)
@@ -94,11 +102,15 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
         raise ChestxError(f"{checkpoint}: evaluate needs a 14- or 8-class model")
     dataset = image_dataset(data, ids, num_classes, model.config.image_size, use_cache)
     target = resolve_device(device)
+    workers = default_workers(target) if workers is None else workers
     probabilities, labels, kept, _ = predict(model, dataset, batch_size, target, workers,
                                              progress=progress)
     evaluation = _write_classification(model, data, Path(out), split, kept, probabilities,
                                        labels, threshold)
     evaluation.dataset = dataset
+    evaluation.recipe = _recipe_of(state)
+    if radiologist_labels is not None:
+        evaluation.radiologists = _against_radiologists(evaluation, data, radiologist_labels)
     add_localization(evaluation, data, progress=progress, heatmap=heatmap,
                      heatmap_size=heatmap_size)
     return evaluation
@@ -120,6 +132,33 @@ def _write_classification(model: ChestXNet, data: str | os.PathLike, out: Path, 
     plot_roc(labels, probabilities, model.classes, files["roc"],
              title=f"{model.config.backbone} on {Path(data).name} ({split}, n={len(kept)})")
     return Evaluation(model, None, kept, probabilities, labels, table, out, files)
+
+
+def _recipe_of(state: dict) -> dict:
+    """The training recipe a checkpoint records: its name, the resolved settings and the
+    options given explicitly (empty for a checkpoint older than recipes)."""
+    trained = state.get("train_config") or {}
+    recipe = dict(state.get("recipe") or {})
+    if not trained:
+        return recipe
+    keys = ("optimizer", "lr", "batch_size", "iter_size", "loss", "pooling", "lse_r",
+            "augment", "schedule", "warmup_epochs", "image_size", "epochs")
+    return recipe | {"name": recipe.get("name", trained.get("recipe", "before recipes")),
+                     "settings": {k: trained.get(k) for k in keys}}
+
+
+def _against_radiologists(evaluation: Evaluation, data: str | os.PathLike,
+                          path: str | os.PathLike) -> pd.DataFrame:
+    mapping = read_mapping()
+    table = radiologist_auc(evaluation.image_ids, evaluation.probabilities,
+                            evaluation.model.classes, read_data_entry(data),
+                            read_radiologist_labels(path, list(mapping)), mapping)
+    if table.empty or not table["n"].max():
+        raise ChestxError(f"{path}: no image of the evaluated split has radiologist labels")
+    evaluation.files["radiologist_auc"] = evaluation.out / "radiologist_auc.csv"
+    with atomic_open(evaluation.files["radiologist_auc"]) as handle:
+        table.to_csv(handle, index=False, float_format="%.4f")
+    return table
 
 
 def planted_summary(evaluation: Evaluation, data: str | os.PathLike) -> str | None:

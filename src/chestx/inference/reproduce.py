@@ -81,7 +81,8 @@ def reproduce(base: TrainConfig, grid: str, out: str | os.PathLike,
                 stderr_console.print(f"[bold]{grid}: {label}[/bold] -> {run}")
             train(config)
             evaluate_checkpoint(run / "best.pt", base.data, run / "eval", split=eval_split,
-                                device=base.device, workers=base.workers,
+                                device=base.device,
+                                workers=0 if base.workers is None else base.workers,
                                 use_cache=base.cache, progress=base.progress)
         aucs = pd.read_csv(auc_path).set_index("finding")["auc"]
         rows.append({"Setting": label, **aucs.drop("mean").to_dict(), "mean": aucs["mean"]})

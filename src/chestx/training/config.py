@@ -24,6 +24,10 @@ from typing import Any
 
 from chestx.errors import ChestxError
 
+#: ``--recipe`` values: ``auto`` picks scratch, imagenet or checkpoint by how the backbone
+#: starts (the recipes themselves: ``recipes.tsv``, read by :mod:`chestx.training.recipe`).
+RECIPE_NAMES = ("auto", "scratch", "imagenet", "checkpoint", "paper")
+
 #: Options that may change when a run is resumed; all others come from its checkpoint.
 RESUMABLE_OVERRIDES = ("data", "out", "epochs", "workers", "device", "amp", "progress",
                        "resume", "cache", "cache_dir")
@@ -36,34 +40,47 @@ def option(default: Any = dataclasses.MISSING, help: str = "", **metadata: Any) 
 
 @dataclass
 class TrainConfig:
-    """Everything ``chestx train`` takes (defaults: the paper's setting where it gives one)."""
+    """Everything ``chestx train`` takes. ``None`` means "the recipe's value": the options a
+    recipe sets (``chestx.training.recipe.RECIPE_FIELDS`` and ``lr``) are filled by
+    ``chestx.training.loop.resolve_config`` from the recipe chosen by ``recipe``."""
 
     data: str = option(help="Dataset folder in the NIH layout.", path=True)
     out: str = option(help="Run folder: best.pt, last.pt, metrics.csv.", path=True)
     backbone: str = option("resnet50", "Backbone: alexnet, googlenet, vgg16, resnet50, "
                            "densenet121, resnet18 or a torchvision name.", registry="backbone")
-    pooling: str = option("lse", "Global pooling.", registry="pooling")
-    lse_r: float = option(10.0, "r of LSE pooling (paper: 10).")
-    loss: str = option("wce", "Loss (paper: W-CEL = wce).", registry="loss")
-    image_size: int = option(1024, "Input side (paper: 1024).", min=1)
+    recipe: str = option("auto", "Settings for the options left unset: auto (by how the "
+                         "backbone starts: scratch, imagenet or checkpoint) or a recipe by "
+                         "name; paper = section 4 exactly. Options given explicitly win.",
+                         choices=RECIPE_NAMES)
+    pooling: str | None = option(None, "Global pooling (recipe: lse).", registry="pooling")
+    lse_r: float | None = option(None, "r of LSE pooling (recipe: 10).")
+    loss: str | None = option(None, "Loss (recipe: ce; paper: W-CEL = wce).", registry="loss")
+    image_size: int | None = option(None, "Input side (recipe: 1024).", min=1)
     heatmap_size: int | None = option(None, "S of the S x S heatmaps at --image-size: 8, 16 "
                                       "or 32 (dilated backbone; default: its own stride 32, "
                                       "e.g. 8 at 256 px).")
     classes: int = option(14, "14 (ChestX-ray14) or 8 (ChestX-ray8, Table 3).", choices=(14, 8))
-    batch_size: int = option(8, "Images per forward pass.", min=1)
-    iter_size: int = option(10, "Batches accumulated per SGD step (paper: batch x iter = 80).",
-                            min=1)
+    batch_size: int | None = option(None, "Images per forward pass (recipe: 16; paper: 8).",
+                                    min=1)
+    iter_size: int | None = option(None, "Batches accumulated per optimizer step (recipe: 1; "
+                                   "paper: 10, batch x iter = 80).", min=1)
     epochs: int = option(10, "Training epochs.", min=1)
-    lr: float = option(0.001, "Learning rate (cosine-annealed by default).")
+    lr: float | None = option(None, "Learning rate, taken as given (recipe: its rate x batch "
+                              "x iter x processes / its reference batch; scratch 0.01 per 16 "
+                              "images).")
     momentum: float = option(0.9, "SGD momentum.")
     weight_decay: float = option(1e-4, "Weight decay.")
-    optimizer: str = option("sgd", "sgd (paper) or adamw (fewer steps from scratch).",
-                            choices=("sgd", "adamw"))
+    optimizer: str | None = option(None, "sgd or adamw (recipe: sgd).",
+                                   choices=("sgd", "adamw"))
     half_res_epochs: int = option(0, "Progressive resizing: train the first N epochs at half "
                                   "--image-size.", min=0)
-    schedule: str = option("cosine", "Learning-rate schedule, per SGD step.",
-                           choices=("cosine", "constant"))
-    workers: int = option(2, "DataLoader processes (0: in-process).", min=0)
+    schedule: str | None = option(None, "Learning-rate schedule, per optimizer step (recipe: "
+                                  "cosine; paper: constant).", choices=("cosine", "constant"))
+    warmup_epochs: float | None = option(None, "Linear warm-up in epochs, at most a tenth of "
+                                         "the run (recipe: 0.5 from scratch).", min=0)
+    workers: int | None = option(None, "DataLoader processes (0: in-process; default 0 on a "
+                                 "CPU of <= 4 cores: they would take cores from the "
+                                 "convolutions).", min=0)
     device: str = option("auto", "Where to train.", choices=("auto", "cpu", "cuda"))
     amp: bool = option(False, "Mixed precision (fp16 on GPU, bf16 on CPU).")
     pretrained: bool = option(True, "Start from torchvision's ImageNet weights (downloaded; "
@@ -77,7 +94,8 @@ class TrainConfig:
     cache: bool = option(True, "Use DIR/cache when present.")
     cache_dir: str | None = option(None, "Where `chestx cache --out` wrote the cache "
                                    "(default DIR/cache).", path=True)
-    augment: bool = option(True, "Crop/rotate/jitter the training images.")
+    augment: bool | None = option(None, "Crop/rotate/jitter the training images (recipe: off; "
+                                  "imagenet: on).")
     max_train_images: int | None = option(None, "Use only the first N training images.", min=1)
     progress: bool = option(True, cli=False)
 
@@ -87,11 +105,11 @@ class TrainConfig:
         for item in dataclasses.fields(self):
             value, flag = getattr(self, item.name), "--" + item.name.replace("_", "-")
             choices, low = item.metadata.get("choices"), item.metadata.get("min")
-            if choices is not None and value not in choices:
+            if choices is not None and value is not None and value not in choices:
                 problems.append(f"{flag} must be one of {', '.join(map(str, choices))}")
             if low is not None and value is not None and value < low:
                 problems.append(f"{flag} must be >= {low}")
-        if self.pooling == "lse" and self.lse_r <= 0:
+        if self.pooling == "lse" and self.lse_r is not None and self.lse_r <= 0:
             problems.append("--lse-r must be > 0")
         if not 0 <= self.half_res_epochs < self.epochs:
             problems.append("--half-res-epochs must be >= 0 and below --epochs")

@@ -53,15 +53,43 @@ def collate_readable(batch: list) -> tuple[torch.Tensor, torch.Tensor] | None:
     return default_collate(batch) if batch else None
 
 
+#: Decoded images kept in memory by :class:`InMemory` at most (bytes of float32 pixels).
+IN_MEMORY_BYTES = 2 * 1024**3
+
+
+class InMemory(Dataset):
+    """Keep each item of ``dataset`` once read: from the second epoch on, an in-process
+    loader (``--workers 0``) decodes and resizes nothing. Items that were unreadable stay
+    ``None``; the images are kept exactly (float32), so results do not change."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+        self.image_ids = dataset.image_ids
+        self.labels = dataset.labels
+        self._items: dict[int, object] = {}
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def __getitem__(self, index: int):
+        if index not in self._items:
+            self._items[index] = self.dataset[index]
+        return self._items[index]
+
+
 def image_dataset(root: str | os.PathLike, ids: list[str], classes: int, image_size: int,
-                  use_cache: bool = True, cache_out: str | os.PathLike | None = None
-                  ) -> Dataset:
+                  use_cache: bool = True, cache_out: str | os.PathLike | None = None,
+                  in_memory: bool = False) -> Dataset:
     """Dataset of ``(image (1, S, S), labels (C,))`` for ``ids``: from the cache when one at
-    ``image_size`` or larger holds them all, else from the files (bad ones skipped)."""
+    ``image_size`` or larger holds them all, else from the files (bad ones skipped).
+    ``in_memory``: also keep the decoded images (:class:`InMemory`) when they take at most
+    :data:`IN_MEMORY_BYTES`."""
     if not ids:
         raise ChestxError(f"{root}: the split has no images for this part")
     nih = NIHDataset(root, classes=classes, image_size=image_size, ids=ids)
     cache = find_cache(root, image_size, cache_out, nih.image_ids) if use_cache else None
-    if cache is not None:
-        return CachedDataset(cache, nih.image_ids, nih.labels, image_size)
-    return SkipUnreadable(nih)
+    dataset = (CachedDataset(cache, nih.image_ids, nih.labels, image_size) if cache is not None
+               else SkipUnreadable(nih))
+    if in_memory and len(nih) * image_size * image_size * 4 <= IN_MEMORY_BYTES:
+        return InMemory(dataset)
+    return dataset

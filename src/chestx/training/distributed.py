@@ -44,6 +44,16 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def default_workers(device: torch.device, cpus: int | None = None) -> int:
+    """DataLoader processes when ``--workers`` is not given: none on a CPU-only machine of 4
+    cores or fewer (a worker there takes a core from the convolutions, which dominate an
+    epoch), else up to 4 on CPU and up to 8 feeding a GPU."""
+    cpus = cpus or os.cpu_count() or 1
+    if device.type == "cuda":
+        return min(8, cpus)
+    return 0 if cpus <= 4 else min(4, cpus // 4)
+
+
 def setup(device: str = "auto") -> Context:
     """Join the process group when ``WORLD_SIZE`` > 1 (set by torchrun), else run alone."""
     world_size = int(os.environ.get("WORLD_SIZE", "1"))

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import pandas as pd
@@ -33,7 +34,14 @@ from chestx.progress import new_progress, stderr_console
 from chestx.training.augment import Augment
 from chestx.training.config import RESUMABLE_OVERRIDES, TrainConfig
 from chestx.training.data import collate_readable, image_dataset, split_ids
-from chestx.training.distributed import Context, setup, teardown
+from chestx.training.distributed import Context, default_workers, setup, teardown
+from chestx.training.recipe import (
+    RECIPE_FIELDS,
+    choose_recipe,
+    learning_rate,
+    too_few_steps,
+    warmup_steps,
+)
 from chestx.training.validation import validate
 
 
@@ -75,13 +83,34 @@ def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
     return TrainConfig(**merged)
 
 
-def _lr(config: TrainConfig, step: int, total: int) -> float:
-    if config.schedule == "constant" or total <= 0:
-        return config.lr
+def resolve_config(config: TrainConfig, world_size: int = 1,
+                   device: torch.device | None = None) -> tuple[TrainConfig, dict]:
+    """Fill every unset (``None``) option from the recipe; returns ``(config, recipe)``
+    where ``config.recipe`` names the recipe taken and ``recipe`` records it for the
+    checkpoint (name, the options given explicitly, the learning-rate rule).
+
+    The recipe's learning rate is for ``reference_batch`` images per optimizer step and is
+    scaled linearly to ``batch_size x iter_size x world_size``; an explicit ``lr`` wins."""
+    recipe = choose_recipe(config.recipe, config.pretrained, config.weights)
+    given = sorted(name for name in (*RECIPE_FIELDS, "lr") if getattr(config, name) is not None)
+    filled = replace(config, recipe=recipe.name, **{
+        name: getattr(recipe, name) for name in RECIPE_FIELDS if getattr(config, name) is None})
+    images_per_step = filled.batch_size * filled.iter_size * world_size
+    if filled.lr is None:
+        filled.lr = recipe.scaled_lr(images_per_step)
+    if filled.workers is None:
+        filled.workers = default_workers(device or torch.device("cpu"))
+    record = {"name": recipe.name, "given": given, "images_per_step": images_per_step,
+              "lr_rule": (f"{recipe.lr:g} per {recipe.reference_batch} images, linear in "
+                          "batch x iter x processes" if "lr" not in given else "given")}
+    return filled, record
+
+
+def _lr(config: TrainConfig, step: int, total: int, warmup: int = 0) -> float:
     if config.half_res_epochs:  # one cosine cycle per resolution: a warm restart at full size
         split = total * config.half_res_epochs // config.epochs
         step, total = (step, split) if step < split else (step - split, total - split)
-    return config.lr * 0.5 * (1 + math.cos(math.pi * min(step, total) / total))
+    return learning_rate(config.lr, step, total, warmup, config.schedule or "cosine")
 
 
 def make_optimizer(net: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -125,49 +154,116 @@ def _autocast(config: TrainConfig, device: torch.device):
     return torch.autocast(device.type, dtype=dtype)
 
 
+def _empty_backward(net: torch.nn.Module, sample: torch.Tensor) -> None:
+    """Join the gradient all-reduce with zero gradients on a rank whose batch was empty (all
+    its images unreadable), so that the other ranks do not wait for it forever. The forward
+    runs in eval mode on ``sample`` (the shape of a batch of 2) so BatchNorm statistics do
+    not move."""
+    was_training = net.training
+    net.eval()
+    (net(sample).sum() * 0.0).backward()
+    net.train(was_training)
+
+
+def _group_sizes(batches: int, iter_size: int) -> list[int]:
+    """Micro-batches in each accumulation group of an epoch of ``batches`` batches: groups of
+    ``iter_size`` and a shorter last one when ``iter_size`` does not divide ``batches``."""
+    return [min(iter_size, batches - start) for start in range(0, batches, iter_size)]
+
+
 def _train_epoch(net: torch.nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
                  scaler: torch.amp.GradScaler, config: TrainConfig, context: Context,
-                 epoch: int, first_step: int, total_steps: int) -> tuple[float, int, int]:
-    """One pass over ``loader``; returns (mean loss, images seen, SGD steps done)."""
+                 epoch: int, first_step: int, total_steps: int, warmup: int = 0
+                 ) -> tuple[float, int, int]:
+    """One pass over ``loader``; returns (mean loss, images seen, optimizer steps done).
+
+    Each micro-batch's loss is divided by the number of micro-batches of its accumulation
+    group (the last group of an epoch may be shorter), so that a step always follows the
+    mean gradient of the images it saw: ``batch b x iter k`` is one batch of ``k*b``."""
     loss_fn = get_loss(config.loss)
     augment = Augment() if config.augment else None
     generator = torch.Generator().manual_seed(config.seed * 7_919 + epoch * 31 + context.rank)
     net.train()
     optimizer.zero_grad(set_to_none=True)
     total_loss, seen, steps, batches = 0.0, 0, 0, len(loader)
+    groups = _group_sizes(batches, config.iter_size)
+    side = config.image_size // 2 if epoch <= config.half_res_epochs else config.image_size
+    blank = torch.zeros(2, 1, side, side, device=context.device).contiguous(
+        memory_format=torch.channels_last)
+    has_gradient = False
     show = config.progress and context.main
     with (new_progress() if show else nullcontext()) as progress:
         task = progress.add_task(f"epoch {epoch}/{config.epochs}", total=batches) if show \
             else None
         for index, batch in enumerate(loader):
+            group = groups[index // config.iter_size]
             boundary = (index + 1) % config.iter_size == 0 or index + 1 == batches
-            if batch is not None:
-                images = batch[0].to(context.device, non_blocking=True,
-                                     memory_format=torch.channels_last)
-                labels = batch[1].to(context.device, non_blocking=True)
-                if augment is not None:
-                    images = augment(images, generator)
-                if epoch <= config.half_res_epochs:
-                    images = half_resolution(images)
-                sync = net.no_sync() if context.distributed and not boundary else nullcontext()
-                with sync:
+            sync = net.no_sync() if context.distributed and not boundary else nullcontext()
+            with sync:
+                if batch is not None:
+                    images, labels = _prepare(batch, augment, generator, config, context, epoch)
                     with _autocast(config, context.device):
                         logits = net(images)
                     loss = loss_fn(logits.float(), labels)
-                    scaler.scale(loss / config.iter_size).backward()
-                total_loss += loss.item() * len(images)
-                seen += len(images)
+                    scaler.scale(loss / group).backward()
+                    total_loss += loss.item() * len(images)
+                    seen += len(images)
+                    has_gradient = True
+                elif context.distributed:
+                    _empty_backward(net, blank)
+                    has_gradient = True
             if boundary:
-                for group in optimizer.param_groups:
-                    group["lr"] = _lr(config, first_step + steps, total_steps)
-                scaler.step(optimizer)
-                scaler.update()
+                if has_gradient:  # a group of unreadable batches only: nothing to step on
+                    for group_ in optimizer.param_groups:
+                        group_["lr"] = _lr(config, first_step + steps, total_steps, warmup)
+                    scaler.step(optimizer)
+                    scaler.update()
                 optimizer.zero_grad(set_to_none=True)
+                has_gradient = False
                 steps += 1
             if progress is not None:
                 progress.update(task, advance=1, description=(
                     f"epoch {epoch}/{config.epochs} loss {total_loss / max(seen, 1):.4f}"))
     return total_loss / max(seen, 1), seen, steps
+
+
+def _prepare(batch: tuple[torch.Tensor, torch.Tensor], augment: Augment | None,
+             generator: torch.Generator, config: TrainConfig, context: Context, epoch: int
+             ) -> tuple[torch.Tensor, torch.Tensor]:
+    """A loader batch on the device: augmented, and at half size in the first epochs."""
+    images = batch[0].to(context.device, non_blocking=True, memory_format=torch.channels_last)
+    labels = batch[1].to(context.device, non_blocking=True)
+    if augment is not None:
+        images = augment(images, generator)
+    if epoch <= config.half_res_epochs:
+        images = half_resolution(images)
+    return images, labels
+
+
+def recipe_line(config: TrainConfig, recipe: dict, images: int, steps_per_epoch: int,
+                warmup: int, world_size: int = 1) -> str:
+    """The one line a run starts with: images, images per optimizer step, optimizer steps,
+    learning rate and recipe (with the options given explicitly)."""
+    given = f"; given: {', '.join(recipe['given'])}" if recipe.get("given") else ""
+    pooling = f"lse r={config.lse_r:g}" if config.pooling == "lse" else config.pooling
+    return (f"train: {images} images, {config.batch_size} x {config.iter_size} x "
+            f"{world_size} = {config.batch_size * config.iter_size * world_size} per optimizer "
+            f"step, {steps_per_epoch * config.epochs} optimizer steps ({steps_per_epoch} x "
+            f"{config.epochs} epochs), {config.optimizer} lr {config.lr:.4g} "
+            f"({recipe.get('lr_rule', 'given')}), warm-up {warmup} steps, {config.schedule}; "
+            f"recipe {config.recipe}: loss {config.loss}, pooling {pooling}, augment "
+            f"{'on' if config.augment else 'off'}, {config.image_size} px{given}")
+
+
+def _announce(config: TrainConfig, recipe: dict, images: int, steps_per_epoch: int,
+              warmup: int, world_size: int) -> None:
+    # plain prints: one line each, never wrapped to a console width
+    print(recipe_line(config, recipe, images, steps_per_epoch, warmup, world_size),
+          file=sys.stderr)
+    warning = too_few_steps(steps_per_epoch * config.epochs, images,
+                            config.batch_size * config.iter_size * world_size, config.epochs)
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def _write_metrics(out: Path, metrics: list[dict]) -> None:
@@ -190,6 +286,9 @@ def _train(config: TrainConfig, context: Context,
         for name in ("last.pt", "best.pt", "metrics.csv"):  # temps of a killed run
             remove_leftovers(out / name)
     config.check()
+    config, recipe = resolve_config(config, context.world_size, context.device)
+    if state is not None and state.get("recipe"):
+        recipe = state["recipe"]
     _check_names(config)
     torch.manual_seed(config.seed)
     model = build_model(config.backbone, config.classes, config.pooling, config.lse_r,
@@ -204,10 +303,12 @@ def _train(config: TrainConfig, context: Context,
     ids = split_ids(config.data, config.split, config.seed)
     train_ids = ids["train"][: config.max_train_images] if config.max_train_images else ids[
         "train"]
+    # in-process loading keeps the decoded images: decoding PNGs was ~6 % of a CPU epoch
+    in_memory = config.workers == 0
     train_set = image_dataset(config.data, train_ids, config.classes, config.image_size,
-                              config.cache, config.cache_dir)
+                              config.cache, config.cache_dir, in_memory)
     val_set = image_dataset(config.data, ids["val"], config.classes, config.image_size,
-                            config.cache, config.cache_dir) if context.main else None
+                            config.cache, config.cache_dir, in_memory) if context.main else None
     net: torch.nn.Module = model
     if context.distributed:
         net = DistributedDataParallel(
@@ -225,12 +326,15 @@ def _train(config: TrainConfig, context: Context,
         if context.main and config.progress:
             stderr_console.print(f"resuming {out} after epoch {done}")
     per_epoch = math.ceil(len(_loader(train_set, config, context, 0)) / config.iter_size)
+    warmup = warmup_steps(config.warmup_epochs, per_epoch, config.epochs * per_epoch)
+    if context.main:
+        _announce(config, recipe, len(train_set), per_epoch, warmup, context.world_size)
     for epoch in range(done + 1, config.epochs + 1):
         started = time.perf_counter()
         loader = _loader(train_set, config, context, epoch)
-        lr = _lr(config, (epoch - 1) * per_epoch, config.epochs * per_epoch)
+        lr = _lr(config, (epoch - 1) * per_epoch, config.epochs * per_epoch, warmup)
         loss, seen, _ = _train_epoch(net, loader, optimizer, scaler, config, context, epoch,
-                                     (epoch - 1) * per_epoch, config.epochs * per_epoch)
+                                     (epoch - 1) * per_epoch, config.epochs * per_epoch, warmup)
         train_seconds = time.perf_counter() - started
         row = {"epoch": epoch, "train_loss": loss, "lr": lr,
                "train_images_per_s": seen * context.world_size / max(train_seconds, 1e-9)}
@@ -243,7 +347,7 @@ def _train(config: TrainConfig, context: Context,
             if improved or best_epoch == 0:
                 best_auc = row["val_auc"] if math.isfinite(row["val_auc"]) else best_auc
                 best_epoch = epoch
-            extra = {"train_config": asdict(config), "best_auc": best_auc,
+            extra = {"train_config": asdict(config), "recipe": recipe, "best_auc": best_auc,
                      "best_epoch": best_epoch, "scaler_state": scaler.state_dict()}
             if best_epoch == epoch:
                 save_checkpoint(out / "best.pt", model, epoch, optimizer, metrics, **extra)
