@@ -82,9 +82,9 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     ``out/roc.png`` and, when ``data`` has ``BBox_List_2017.csv``, the localization outputs
     (:func:`add_localization`, from heatmap source ``heatmap`` at heatmap side
     ``heatmap_size``; ``None``: as trained). With ``radiologist_labels`` (a radiologist
-    label file, see :mod:`chestx.evaluate.label_audit`) also ``out/radiologist_auc.csv``: the AUC against
-    those labels beside the AUC against the dataset's own, on the split's images that have
-    them. ``workers`` ``None``: :func:`chestx.training.distributed.default_workers`.
+    label file, see :mod:`chestx.evaluate.label_audit`) also ``out/radiologist_auc.csv``:
+    the AUC against those labels beside the AUC against the dataset's own, on the split's
+    images that have them. ``workers`` ``None``: :func:`chestx.training.distributed.default_workers`.
     """
     state = read_checkpoint(checkpoint)
     model = model_from_state(state, checkpoint)
