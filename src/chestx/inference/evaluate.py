@@ -84,7 +84,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     ``heatmap_size``; ``None``: as trained). With ``radiologist_labels`` (a radiologist
     label file, see :mod:`chestx.evaluate.label_audit`) also ``out/radiologist_auc.csv``:
     the AUC against those labels beside the AUC against the dataset's own, on the split's
-    images that have them. ``workers`` ``None``: :func:`chestx.training.distributed.default_workers`.
+    images that have them. ``workers`` ``None``:
+    :func:`chestx.training.distributed.default_workers`.
     """
     state = read_checkpoint(checkpoint)
     model = model_from_state(state, checkpoint)
