@@ -40,7 +40,7 @@ test: $(STAMP) system-packages
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -q
 
-demo: $(STAMP)
+demo: $(STAMP) system-packages
 	bash scripts/demo.sh $(DEMO_OUT)
 
 bench: $(STAMP)

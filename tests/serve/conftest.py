@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
+from serve_fixtures import CHROMIUM, CHROMIUM_ARGS, live
 
 from chestx.data.tensors import to_tensor
 from chestx.models import build_model, load_checkpoint, save_checkpoint
@@ -81,21 +80,29 @@ def client(app):
 @pytest.fixture(scope="session")
 def live_server(app):
     """The app under uvicorn on 127.0.0.1 and a free port (in a thread); yields its URL."""
-    import uvicorn
+    with live(app) as url:
+        yield url
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                           lifespan="off"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium under Playwright (the module skips without it)."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def captured(monkeypatch):
+    """Replace uvicorn.run by a recorder: a serving command's options without a server."""
+    import chestx.serve
+
+    calls = []
+    monkeypatch.setattr(chestx.serve, "run_server",
+                        lambda app, host, port: calls.append((app, host, port)))
+    return calls
 
 
 @pytest.fixture(scope="session")

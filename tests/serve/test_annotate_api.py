@@ -8,8 +8,8 @@ import threading
 
 import numpy as np
 import pytest
-from annotate_fixtures import files_of, make_dataset
 from PIL import Image
+from serve_fixtures import files_of, make_dataset
 
 from chestx.data.annotations import read_voc
 from chestx.data.images import read_gray

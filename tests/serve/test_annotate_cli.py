@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from annotate_fixtures import make_dataset
+from serve_fixtures import make_dataset
 
 from chestx.data.annotations import write_bbox_list
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
-
-
-@pytest.fixture
-def captured(monkeypatch):
-    import chestx.serve
-
-    calls = []
-    monkeypatch.setattr(chestx.serve, "run_server",
-                        lambda app, host, port: calls.append((app, host, port)))
-    return calls
 
 
 def test_annotate_listens_on_localhost_and_seeds_an_existing_list(run_cli, tmp_path, captured):

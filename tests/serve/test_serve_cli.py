@@ -13,17 +13,6 @@ MB = 2**20
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 
-@pytest.fixture
-def captured(monkeypatch):
-    """Replace uvicorn.run by a recorder: the command's options without a server."""
-    import chestx.serve
-
-    calls = []
-    monkeypatch.setattr(chestx.serve, "run_server",
-                        lambda app, host, port: calls.append((app, host, port)))
-    return calls
-
-
 def test_serve_listens_on_localhost_by_default(run_cli, checkpoint, captured):
     code, _, err = run_cli("serve", "--checkpoint", checkpoint, "--max-upload-mb", "3")
     assert code == 0, err

@@ -33,7 +33,6 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
-from fastapi.staticfiles import StaticFiles
 from PIL import Image
 from pydantic import BaseModel
 
@@ -44,7 +43,7 @@ from chestx.data.nih import find_images, read_data_entry, read_split_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical, split_labels
 from chestx.inference import Predictor
-from chestx.serve.app import SECURITY_HEADERS, STATIC_DIR
+from chestx.serve.app import page_app
 from chestx.serve.results import png_bytes
 
 #: Split lists offered as work-list filters, from ``DIR/split/`` (``chestx split``) first,
@@ -171,14 +170,8 @@ def create_annotate_app(dataset: AnnotationDataset, store: AnnotationStore,
                         annotator: str = "", proposer: ProposalMaker | None = None) -> FastAPI:
     """Build the annotation app over ``dataset`` writing to ``store`` (see the module
     docstring for the routes); ``annotator`` is the name saved when the page gives none."""
-    app = FastAPI(title="chestx annotate", version=__version__, docs_url=None, redoc_url=None)
+    app = page_app("chestx annotate", "annotate.html")
     app.state.store = store
-
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
 
     @app.exception_handler(ConflictError)
     async def _conflict(request: Request, exc: ConflictError) -> JSONResponse:
@@ -191,12 +184,6 @@ def create_annotate_app(dataset: AnnotationDataset, store: AnnotationStore,
     @app.exception_handler(OSError)
     async def _disk(request: Request, exc: OSError) -> JSONResponse:
         return JSONResponse({"detail": f"could not save ({exc})"}, status_code=500)
-
-    @app.get("/", include_in_schema=False)
-    def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "annotate.html", media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/api/config")
     def config() -> dict:

@@ -45,6 +45,26 @@ SECURITY_HEADERS = {
 }
 
 
+def page_app(title: str, page: str) -> FastAPI:
+    """A FastAPI app that serves ``static/<page>`` at ``/`` and ``static/`` at ``/static``,
+    with :data:`SECURITY_HEADERS` on every response. The Swagger/ReDoc pages load their
+    scripts from a CDN: off, so nothing needs the internet."""
+    app = FastAPI(title=title, version=__version__, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def _security_headers(request: Request, call_next):
+        response = await call_next(request)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC_DIR / page, media_type="text/html")
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    return app
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     """Limits of one server: upload cap in bytes and how many results stay viewable."""
@@ -66,28 +86,15 @@ def create_app(predictor: Predictor, model_info: dict | None = None,
     info.setdefault("image_size", predictor.image_size)
     info.update(threshold=predictor.threshold, max_upload_bytes=settings.max_upload_bytes)
 
-    # Swagger/ReDoc pages load their scripts from a CDN: off, so nothing needs the internet.
-    app = FastAPI(title="chestx", version=__version__, docs_url=None, redoc_url=None)
+    app = page_app("chestx", "index.html")
     app.state.predictor = predictor
     app.state.store = store
-
-    @app.middleware("http")
-    async def _security_headers(request: Request, call_next):
-        response = await call_next(request)
-        response.headers.update(SECURITY_HEADERS)
-        return response
 
     @app.exception_handler(UploadError)
     async def _upload_error(request: Request, exc: UploadError) -> JSONResponse:
         # Close the connection: an oversize client may still be sending its body.
         headers = {"Connection": "close"} if exc.status == 413 else None
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
-
-    @app.get("/", include_in_schema=False)
-    async def index() -> FileResponse:
-        return FileResponse(STATIC_DIR / "index.html", media_type="text/html")
-
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/api/health")
     async def health() -> dict:

@@ -5,6 +5,7 @@
 "use strict";
 
 (function () {
+  const { errorText, getJSON } = window.chestxHttp;
   const $ = (id) => document.getElementById(id);
   const SVG_NS = "http://www.w3.org/2000/svg";
   const HANDLE_PX = 9;        // side of a resize handle on screen
@@ -38,21 +39,7 @@
     els.message.hidden = !text;
   }
 
-  async function errorText(response) {
-    try {
-      const body = await response.json();
-      if (typeof body.detail === "string") return body.detail;
-      return JSON.stringify(body.detail || body);
-    } catch (_) {
-      return `${response.status} ${response.statusText}`;
-    }
-  }
 
-  async function getJSON(url) {
-    const response = await fetch(url);
-    if (!response.ok) throw new Error(await errorText(response));
-    return response.json();
-  }
 
   const round2 = (v) => Math.round(v * 100) / 100;
   const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));

@@ -3,6 +3,7 @@
 "use strict";
 
 (function () {
+  const { errorText } = window.chestxHttp;
   const $ = (id) => document.getElementById(id);
   const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -31,15 +32,6 @@
     return p >= 0.995 ? ">99%" : p < 0.005 ? "<1%" : `${Math.round(p * 100)}%`;
   }
 
-  async function errorText(response) {
-    try {
-      const body = await response.json();
-      if (typeof body.detail === "string") return body.detail;
-      return JSON.stringify(body.detail || body);
-    } catch (_) {
-      return `${response.status} ${response.statusText}`;
-    }
-  }
 
   async function loadModel() {
     try {

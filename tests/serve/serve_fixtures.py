@@ -1,16 +1,30 @@
-"""Small NIH-layout folders for the annotation tests, and a live annotation server."""
+"""Shared pieces of the web tests: small NIH-layout folders, a live server, Chromium."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from chestx.data.nih import DATA_ENTRY_COLUMNS
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: Chromium's flags on a closed network (no background connections, no sandbox as root).
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+#: ``pytestmark`` of a module that drives the browser.
+BROWSER_MARKS = [
+    pytest.mark.browser,
+    pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed "
+                       "(`make browser` or `apt-get install chromium` installs it)"),
+]
 
 #: Image Index -> Finding Labels of the default test folder (NIH names, as in Data_Entry).
 IMAGES = {
