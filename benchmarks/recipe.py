@@ -13,9 +13,12 @@ generated lists) and are scored by the mean test ROC AUC over the planted findin
 Prints both AUCs, both training speeds (train images x epochs / seconds) and the ratios
 chestx / baseline (targets: AUC ratio >= 1.0, speed ratio >= 0.9).
 
-    python benchmarks/recipe.py                                     # 600 at 128 px, 10 epochs
-    python benchmarks/recipe.py --n 300 --size 128 --epochs 6      # a smoke run
-    python benchmarks/recipe.py --n 600 --size 256 --epochs 10     # the judged setting
+    python benchmarks/recipe.py                     # the judged setting: 600 at 256 px, 10 epochs
+    python benchmarks/recipe.py --size 128          # a quarter of the time (about 3.5 min)
+    python benchmarks/recipe.py --n 300 --epochs 6  # a smoke run
+
+At 128 px an epoch takes about 8 s on a 2-core CPU and the trainer's fixed costs (process
+start, a validation and two checkpoint writes an epoch) weigh more than at 256 px.
 """
 
 from __future__ import annotations
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, help="An existing phantom folder (else --n/--size "
                         "phantoms are generated in a temporary folder).")
     parser.add_argument("--n", type=int, default=600, help="Phantoms to generate.")
-    parser.add_argument("--size", type=int, default=128, help="Image side (both runs).")
+    parser.add_argument("--size", type=int, default=256, help="Image side (both runs).")
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -1,5 +1,7 @@
 """Checkpoints rebuild the model alone; --weights accepts torchvision and chestx files."""
 
+import zipfile
+
 import pytest
 import torch
 import torchvision
@@ -27,6 +29,16 @@ def test_save_and_load_round_trip(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded(x), model(x))
     assert not list(tmp_path.joinpath("run").glob(".*"))  # no temp files left
+
+
+def test_checkpoints_are_written_without_checksums_and_the_setting_is_restored(tmp_path):
+    model = build_model("resnet18", num_classes=2, image_size=32)
+    before = torch.serialization.get_crc32_options()
+    path = save_checkpoint(tmp_path / "last.pt", model)
+    assert torch.serialization.get_crc32_options() == before
+    with zipfile.ZipFile(path) as archive:  # the zip records carry CRC 0
+        assert {info.CRC for info in archive.infolist() if info.file_size} == {0}
+    assert len(load_checkpoint(path).classes) == 2
 
 
 def test_bad_checkpoints_are_user_errors(tmp_path):

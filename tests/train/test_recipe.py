@@ -42,7 +42,10 @@ def test_recipe_follows_how_the_backbone_starts(tmp_path):
     imagenet, _ = resolve_config(_bare())
     assert imagenet.recipe == "imagenet" and imagenet.lr == pytest.approx(0.005)
     assert imagenet.augment is True
-    assert resolve_config(_bare(pretrained=False))[0].augment is False
+    scratch = resolve_config(_bare(pretrained=False))[0]
+    assert scratch.augment is False
+    # from scratch the rate stays at its peak: a cosine decayed it before 10 epochs had learned
+    assert (scratch.schedule, scratch.warmup_epochs) == ("constant", 0.0)
 
 
 def test_paper_recipe_is_section_four():

@@ -88,6 +88,8 @@ def test_adamw_run_stores_adam_state_and_resumes(tiny_data, tiny_config, tmp_pat
     state = read_checkpoint(run / "last.pt")["optimizer_state"]["state"]
     # Adam keeps first and second moments; SGD would keep a momentum buffer only
     assert {"exp_avg", "exp_avg_sq"} <= set(state[0])
+    # best.pt is the model to use, resuming reads last.pt: no optimizer state there
+    assert read_checkpoint(run / "best.pt")["optimizer_state"] is None
     result = train(tiny_config(tiny_data, run, epochs=2, resume=True))
     assert result.epochs == 2
     assert read_checkpoint(run / "last.pt")["train_config"]["optimizer"] == "adamw"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -38,9 +40,24 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, epoch: int 
         **extra,
     }
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_path(path) as tmp, _without_crc32():
         torch.save(state, tmp)
     return path
+
+
+@contextmanager
+def _without_crc32() -> Iterator[None]:
+    """Write zip records without CRC-32 checksums, restoring the setting after.
+
+    The checksums took about 60 % of a resnet18 checkpoint write on CPU (0.15-0.23 s with
+    them, 0.07-0.09 s without), paid twice an epoch; the atomic rename already keeps a reader from a
+    half-written file, and the files load the same either way."""
+    previous = torch.serialization.get_crc32_options()
+    torch.serialization.set_crc32_options(False)
+    try:
+        yield
+    finally:
+        torch.serialization.set_crc32_options(previous)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",

@@ -75,9 +75,10 @@ class TrainConfig:
     half_res_epochs: int = option(0, "Progressive resizing: train the first N epochs at half "
                                   "--image-size.", min=0)
     schedule: str | None = option(None, "Learning-rate schedule, per optimizer step (recipe: "
-                                  "cosine; paper: constant).", choices=("cosine", "constant"))
+                                  "cosine; scratch, paper: constant).",
+                                  choices=("cosine", "constant"))
     warmup_epochs: float | None = option(None, "Linear warm-up in epochs, at most a tenth of "
-                                         "the run (recipe: 0.5 from scratch).", min=0)
+                                         "the run (recipe: 0.5 from ImageNet weights).", min=0)
     workers: int | None = option(None, "DataLoader processes (0: in-process; default 0 on a "
                                  "CPU of <= 4 cores: they would take cores from the "
                                  "convolutions).", min=0)
