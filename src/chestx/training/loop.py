@@ -349,8 +349,9 @@ def _train(config: TrainConfig, context: Context,
                 best_epoch = epoch
             extra = {"train_config": asdict(config), "recipe": recipe, "best_auc": best_auc,
                      "best_epoch": best_epoch, "scaler_state": scaler.state_dict()}
-            if best_epoch == epoch:  # the model to use: resuming reads last.pt, so no
-                # optimizer state here (it doubles the file and the write)
+            if best_epoch == epoch:
+                # the model to use; resuming reads last.pt, so no optimizer state here (it
+                # would double the file and the write)
                 save_checkpoint(out / "best.pt", model, epoch, None, metrics, **extra)
             save_checkpoint(last, model, epoch, optimizer, metrics, **extra)
             _write_metrics(out, metrics)
