@@ -17,14 +17,14 @@ from pathlib import Path
 
 import torch
 
-from chestx.data.synth import synthesize
 from chestx.models import build_model, get_loss
 from chestx.models.checkpoint import save_checkpoint
+from chestx.synth.cohort import synthesize
 from chestx.training.augment import Augment
-from chestx.training.config import TrainConfig
-from chestx.training.data import image_dataset, split_ids
 from chestx.training.distributed import Context
+from chestx.training.loaders import image_dataset, split_ids
 from chestx.training.loop import _loader
+from chestx.training.train_config import TrainConfig
 from chestx.training.validation import validate
 
 

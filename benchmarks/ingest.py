@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-import chestx.data.sample_dicoms as samples
-from chestx.data.ingest import ingest
+import chestx.synth.dicoms as samples
+from chestx.database.ingest import ingest
 
 
 def make_folder(root: Path, files: int, pixels: int, syntax: str) -> float:

@@ -59,7 +59,7 @@ def run(cmd: list[str], name: str) -> tuple[float, float]:
 
 
 def f1s(gold: Path, pred: Path) -> tuple[float, float]:
-    from chestx.reports.evaluate import evaluate_files
+    from chestx.reports.scoring import evaluate_files
 
     result = evaluate_files(gold, pred)
     return result["table2_micro"]["f1"], result["table18_micro"]["f1"]

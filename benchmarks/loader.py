@@ -28,7 +28,7 @@ def sample_folder(root: Path, n: int) -> Path:
     """An NIH-layout folder of ``n`` 1024-px PNGs (real NIH copies or phantoms)."""
     real = sorted(SHARED_IMAGES.glob("*.png")) if SHARED_IMAGES.is_dir() else []
     if not real:
-        from chestx.data.synth import synthesize
+        from chestx.synth.cohort import synthesize
 
         return synthesize(root, n=n, size=1024, seed=0)
     (root / "images").mkdir(parents=True)

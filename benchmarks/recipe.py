@@ -38,9 +38,9 @@ import torchvision
 from PIL import Image
 from sklearn.metrics import roc_auc_score
 
-from chestx.data.synth import PLANTED_FINDINGS, synthesize
 from chestx.findings import FINDINGS
-from chestx.training.data import split_ids
+from chestx.synth.cohort import PLANTED_FINDINGS, synthesize
+from chestx.training.loaders import split_ids
 
 
 def _load(root: Path, ids: list[str], size: int) -> tuple[torch.Tensor, torch.Tensor]:

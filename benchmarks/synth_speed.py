@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from chestx.data.synth import synthesize
+from chestx.synth.cohort import synthesize
 
 
 def baseline(out: Path, n: int, size: int) -> float:

@@ -42,7 +42,7 @@ def run_cli(capsys):
 def make_dicom():
     """``make_dicom(path, gray)`` -> path of an 8-bit MONOCHROME2 DICOM of ``gray (H, W)``
     without a window (readers min-max stretch it, so keep a 0 and a 255 pixel in ``gray``)."""
-    from chestx.data.sample_dicoms import write_dicom as write
+    from chestx.synth.dicoms import write_dicom as write
     return lambda path, gray: write(path, np.asarray(gray, dtype=np.uint8), spacing=None)
 
 

@@ -13,7 +13,7 @@ def test_unknown_command_is_an_error(run_cli):
 def test_train_and_reproduce_take_every_train_config_field(run_cli, monkeypatch):
     import dataclasses
 
-    from chestx.training.config import TrainConfig
+    from chestx.training.train_config import TrainConfig
 
     flags = ["--" + f.name.replace("_", "-") for f in dataclasses.fields(TrainConfig)
              if f.metadata.get("cli", True)]
@@ -31,7 +31,7 @@ def test_a_new_config_field_becomes_an_option():
     from pathlib import Path
 
     from chestx.cli import config_options
-    from chestx.training.config import TrainConfig, option
+    from chestx.training.train_config import TrainConfig, option
 
     @dataclasses.dataclass
     class WithRecipe(TrainConfig):

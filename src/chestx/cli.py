@@ -19,7 +19,7 @@ import typer
 from chestx import __version__
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.training.config import TrainConfig
+from chestx.training.train_config import TrainConfig
 
 app = typer.Typer(
     name="chestx",
@@ -56,7 +56,7 @@ def synth_command(
                                        help="Drawing processes (default: up to 2)."),
 ) -> None:
     """Write synthetic chest phantoms with planted findings in the NIH ChestX-ray14 layout."""
-    from chestx.data.synth import synthesize
+    from chestx.synth.cohort import synthesize
 
     path = synthesize(out, n=n, size=size, seed=seed, workers=workers, progress=True)
     typer.echo(f"wrote {n} images ({size} px) with Data_Entry_2017.csv, BBox_List_2017.csv "
@@ -151,7 +151,7 @@ def label_eval_command(
     """Precision / recall / F1 per finding and micro totals (paper Tables 2 and 18)."""
     import json
 
-    from chestx.reports.evaluate import evaluate_files, format_tables
+    from chestx.reports.scoring import evaluate_files, format_tables
 
     result = evaluate_files(gold, pred, uncertain_positive=uncertain_positive)
     typer.echo(json.dumps(result, indent=2) if as_json else format_tables(result))
@@ -181,7 +181,7 @@ def _print_table(frame, title: str) -> None:
 
 def config_options(cls: type, defaults: dict | None = None,
                    skip: tuple[str, ...] = ()) -> list[inspect.Parameter]:
-    """Typer options for the fields of dataclass ``cls`` (see :mod:`chestx.training.config`).
+    """Typer options for the fields of dataclass ``cls`` (see :mod:`chestx.training.train_config`).
 
     Each field with ``help`` metadata becomes ``--field-name`` (``--x/--no-x`` for a bool)
     with the field's default (or ``defaults[name]``), its help, its ``choices`` listed, and
@@ -301,8 +301,8 @@ def evaluate_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
-    from chestx.evaluate.localization import LOCALIZATION_HEATMAP_SIZE
-    from chestx.inference.evaluate import evaluate_checkpoint, planted_summary
+    from chestx.metrics.localization import LOCALIZATION_HEATMAP_SIZE
+    from chestx.runners.evaluate import evaluate_checkpoint, planted_summary
 
     _threads(threads)
     _check_heatmap(heatmap)
@@ -341,7 +341,7 @@ def label_audit_command(
 ) -> None:
     """The dataset's labels against radiologists' on the images both have (CSVs only)."""
     from chestx.atomic import atomic_open
-    from chestx.evaluate.label_audit import audit_files
+    from chestx.metrics.label_audit import audit_files
 
     table = audit_files(data, against)
     _print_table(table, f"{Path(data).name} labels vs radiologists' ({against.name}) as truth")
@@ -353,7 +353,7 @@ def label_audit_command(
 
 def reproduce_command(**options) -> None:
     """Run the paper's ablations (Table 3 rows, Fig. 6) with shared settings."""
-    from chestx.inference.reproduce import reproduce
+    from chestx.runners.reproduce import reproduce
 
     _threads(options["threads"])
     base = _config_from(TrainConfig, options, progress=not options["quiet"])
@@ -386,7 +386,7 @@ def eval_boxes_command(
     out: Path = typer.Option(..., "--out", help="Folder for localization.csv."),
 ) -> None:
     """Score boxes like the paper: Acc and AFP per finding over the IoBB and IoU grids."""
-    from chestx.evaluate.localization import evaluate_box_files, format_table
+    from chestx.metrics.localization import evaluate_box_files, format_table
 
     scores = evaluate_box_files(pred, gt, out)
     typer.echo(format_table(scores, "iobb") + "\n\n" + format_table(scores, "iou"))
@@ -418,10 +418,10 @@ def ingest_command(
     """Build an NIH-style dataset (images/, Data_Entry_2017.csv) from DICOM files + reports.
 
     Reports: --reports CSV, else the DICOM SR reports in the folder (joined by study)."""
-    from chestx.data.ingest import ingest
+    from chestx.database.ingest import ingest
 
     if deidentify:
-        from chestx.pacs.deidentify import default_key_path, deidentify_folder
+        from chestx.database.pacs.deidentify import default_key_path, deidentify_folder
 
         key_path = key or default_key_path(out)
         done = deidentify_folder(dicom_dir, out / "dicom", key_path, progress=not quiet)
@@ -469,14 +469,14 @@ def pacs_query_command(
     timeout: float = _TIMEOUT,
 ) -> None:
     """Find studies (QIDO-RS or C-FIND) and list them in a CSV for `chestx pacs retrieve`."""
-    from chestx.pacs.query import (
+    from chestx.database.pacs.query import (
         StudyQuery,
         find_studies,
         parse_modalities,
         read_cohort,
         write_studies,
     )
-    from chestx.pacs.transports import transport_factory
+    from chestx.database.pacs.transports import transport_factory
 
     modalities = parse_modalities(modality)
     queries = read_cohort(from_csv, modalities) if from_csv else \
@@ -521,12 +521,12 @@ def pacs_retrieve_command(
     """Fetch the frontal CR/DX images and SR reports of the listed studies (resumable)."""
     import contextlib
 
-    from chestx.pacs.deidentify import Pseudonymizer, default_key_path
-    from chestx.pacs.query import parse_modalities, read_studies
-    from chestx.pacs.retrieve import Retriever, RetrieveSettings
-    from chestx.pacs.storescp import StorageSCP
-    from chestx.pacs.transports import transport_factory
-    from chestx.pacs.window import TimeWindow
+    from chestx.database.pacs.deidentify import Pseudonymizer, default_key_path
+    from chestx.database.pacs.query import parse_modalities, read_studies
+    from chestx.database.pacs.retrieve import Retriever, RetrieveSettings
+    from chestx.database.pacs.storescp import StorageSCP
+    from chestx.database.pacs.transports import transport_factory
+    from chestx.database.pacs.window import TimeWindow
 
     rows = read_studies(studies)
     if bool(move_dest) != bool(store_port):

@@ -77,7 +77,7 @@ def nih_folder(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def synth_dir(tmp_path_factory) -> Path:
     """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
-    from chestx.data.synth import synthesize
+    from chestx.synth.cohort import synthesize
 
     return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
                       workers=1)

@@ -289,8 +289,8 @@ def test_package_exports_load_lazily_without_other_stages():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     loaded = eval(out)  # a printed list of module names
-    assert not {"chestx.data.dicom", "chestx.data.ingest", "chestx.data.cache"} & set(loaded)
-    assert "chestx.data.nih" in loaded and "chestx.data.synth" in loaded
+    assert not {"chestx.data.dicom", "chestx.database.ingest", "chestx.data.cache"} & set(loaded)
+    assert "chestx.data.nih" in loaded and "chestx.synth.cohort" in loaded
 
 
 def test_gzip_data_under_a_csv_name(tmp_path, original_csv):

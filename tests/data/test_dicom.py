@@ -1,6 +1,6 @@
 """The DICOM pixel path against hand-computed windowing (DICOM PS3.3 C.11.2.1.2).
 
-Files are written with pydicom by :mod:`chestx.data.sample_dicoms` (``write_dicom``), in
+Files are written with pydicom by :mod:`chestx.synth.dicoms` (``write_dicom``), in
 tmp_path; every expected value below is computed here, independently of chestx.
 """
 
@@ -15,8 +15,8 @@ import pytest
 from PIL import Image
 
 from chestx.data.dicom import pixel_spacing, read_dicom, read_dicom_gray
-from chestx.data.sample_dicoms import write_dicom
 from chestx.errors import ChestxError
+from chestx.synth.dicoms import write_dicom
 
 
 def linear_window(x: np.ndarray, center: float, width: float) -> np.ndarray:

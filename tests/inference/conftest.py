@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from chestx.models.config import ModelConfig
+from chestx.models.model_config import ModelConfig
 
 
 class BrightnessNet(nn.Module):

@@ -19,8 +19,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from chestx.evaluate.localization import mean_acc
-from chestx.inference.evaluate import (
+from chestx.metrics.localization import mean_acc
+from chestx.runners.evaluate import (
     add_localization,
     evaluate_model_localization,
     localize_ground_truth,

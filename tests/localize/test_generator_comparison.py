@@ -15,8 +15,8 @@ import pytest
 from scipy import ndimage
 
 from chestx.data.nih import BBOX_COLUMNS
-from chestx.evaluate.localization import MEASURES, localization_scores, mean_acc
 from chestx.localize import boxes_to_frame, build_generator
+from chestx.metrics.localization import MEASURES, localization_scores, mean_acc
 
 SIZE, CELLS = 256, 8
 

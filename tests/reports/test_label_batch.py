@@ -42,7 +42,7 @@ def test_label_examples_cli(tmp_path, run_cli, examples_csv):
 
 def test_examples_match_their_hand_labels(tmp_path, labeler, examples_csv):
     """examples/reports.csv carries hand labels (``gold``) of its 24 reports."""
-    from chestx.reports.evaluate import evaluate_files
+    from chestx.reports.scoring import evaluate_files
 
     out = tmp_path / "labels.csv"
     label_file(examples_csv, out, labeler=labeler, progress=False)
@@ -127,7 +127,7 @@ def test_iter_csv_streams(tmp_path):
 def test_openi_dev_targets(shared_dir, tmp_path, labeler):
     """Coded as OpenI's annotators code (differentials present, devices abnormal, any
     thickening Pleural_Thickening), the labeler meets the F1 targets on OpenI's reports."""
-    from chestx.reports.evaluate import evaluate_files
+    from chestx.reports.scoring import evaluate_files
 
     gold = shared_dir / "data" / "openi" / "openi_dev.csv"
     out = tmp_path / "pred.csv"

@@ -7,7 +7,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> Path:
-    from chestx.data.synth import synthesize
+    from chestx.synth.cohort import synthesize
 
     return synthesize(tmp_path_factory.mktemp("tiny") / "data", n=48, size=32, seed=1, workers=1)
 

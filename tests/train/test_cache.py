@@ -7,7 +7,7 @@ from chestx.data.cache import CachedDataset, build_cache, find_cache
 from chestx.data.datasets import NIHDataset
 from chestx.data.images import read_gray
 from chestx.data.tensors import to_tensor
-from chestx.training.data import SkipUnreadable, image_dataset
+from chestx.training.loaders import SkipUnreadable, image_dataset
 
 
 def _copy(src, dst):

@@ -135,7 +135,7 @@ def test_recipe_file_has_every_start():
 
 
 def test_in_memory_dataset_decodes_each_image_once(tiny_data):
-    from chestx.training.data import InMemory, image_dataset, split_ids
+    from chestx.training.loaders import InMemory, image_dataset, split_ids
 
     ids = split_ids(tiny_data)["train"][:3]
     plain = image_dataset(tiny_data, ids, 14, 32, use_cache=False)

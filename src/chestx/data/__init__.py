@@ -1,7 +1,8 @@
-"""Datasets: the NIH ChestX-ray14 reader, image files, splits, statistics, synthetic phantoms.
+"""The NIH ChestX-ray14 layout and what turns its files into tensors: labels, splits,
+statistics, boxes, image files (PNG and DICOM pixels), the cache and torch Datasets.
 
 Names are loaded on first use, so ``import chestx.data`` stays light and never pulls in the
-DICOM, ingest or cache modules (other stages own them) before they are needed.
+DICOM or cache modules before they are needed.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ _EXPORTS = {
     "load_split": "splits",
     "make_split": "splits",
     "dataset_stats": "stats",
-    "PLANTED_FINDINGS": "synth",
-    "synthesize": "synth",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,5 +1,5 @@
 """The one overlay writer: ``<stem>__<Finding>.png``, the image with its boxes beside the
-finding's heatmap (:func:`chestx.localize.overlay.draw_overlay`), for every command."""
+finding's heatmap (:func:`chestx.localize.drawing.draw_overlay`), for every command."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 from chestx.atomic import atomic_path
 from chestx.inference.forward import Prediction
 from chestx.localize.boxes import Box
-from chestx.localize.overlay import OVERLAY_MIN_SIDE, draw_overlay
+from chestx.localize.drawing import OVERLAY_MIN_SIDE, draw_overlay
 
 
 def overlay_name(stem: str, finding: str) -> str:

@@ -2,7 +2,7 @@
 
 - :func:`heatmap_to_boxes` and the generator registry (``paper``, ``peak``) in
   :mod:`chestx.localize.generators`;
-- :func:`chestx.localize.overlay.draw_overlay` draws boxes and heatmaps like the paper.
+- :func:`chestx.localize.drawing.draw_overlay` draws boxes and heatmaps like the paper.
 """
 
 from chestx.localize.boxes import PRED_COLUMNS, Box, boxes_to_frame

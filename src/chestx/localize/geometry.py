@@ -5,7 +5,7 @@ A box covers the continuous area ``[x, x + w) x [y, y + h)``, so its area is ``w
 - ``IoU(p, g) = area(p ∩ g) / area(p ∪ g)``;
 - ``IoBB(p, g) = area(p ∩ g) / area(p)`` (intersection over the detected box).
 
-Used by the overlays (which boxes hit) and by :mod:`chestx.evaluate.localization` (scores).
+Used by the overlays (which boxes hit) and by :mod:`chestx.metrics.localization` (scores).
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@
 
 from chestx.models.backbones import BACKBONES, build_backbone, feature_size
 from chestx.models.checkpoint import load_checkpoint, model_from_state, save_checkpoint
-from chestx.models.config import MODEL_CONFIG_VERSION, ModelConfig
 from chestx.models.losses import LOSS_NAMES, LOSSES, PAPER_NAMES, get_loss
+from chestx.models.model_config import MODEL_CONFIG_VERSION, ModelConfig
 from chestx.models.net import ChestXNet, Transition, build_model
 from chestx.models.pooling import POOLINGS, GlobalPool, lse_pool
 from chestx.models.state import load_weights, read_checkpoint

@@ -1,6 +1,6 @@
 """Checkpoints: one ``torch.save`` dict that rebuilds the model with no other input.
 
-Keys: ``model_state``, ``config`` (:meth:`chestx.models.config.ModelConfig.to_dict`, with
+Keys: ``model_state``, ``config`` (:meth:`chestx.models.model_config.ModelConfig.to_dict`, with
 its ``version``; older versions load too), ``epoch``, ``optimizer_state``,
 ``metrics`` (list of per-epoch dicts), ``chestx_version``, plus whatever the trainer adds
 (scheduler/scaler state, RNG state, best score). Writes are atomic.
@@ -20,7 +20,7 @@ from chestx import __version__
 from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
 from chestx.models.backbones import heatmap_plan
-from chestx.models.config import ModelConfig
+from chestx.models.model_config import ModelConfig
 from chestx.models.net import ChestXNet, build_model
 from chestx.models.state import read_checkpoint
 

@@ -20,7 +20,7 @@ from chestx.models.backbones import (
     feature_size,
     heatmap_plan,
 )
-from chestx.models.config import ModelConfig
+from chestx.models.model_config import ModelConfig
 from chestx.models.pooling import GlobalPool
 from chestx.models.state import load_weights
 
@@ -64,7 +64,7 @@ class ChestXNet(nn.Module):
     - ``model.forward_heatmaps(x)`` -> ``(logits (N, C), heatmaps (N, C, S, S))`` where
       ``heatmaps[n, c] = sum_d W[c, d] * transition[n, d]`` (CAM, no bias). With ``avg``
       pooling ``heatmaps.mean((2, 3)) + bias == logits`` exactly.
-    - ``model.config``: a :class:`~chestx.models.config.ModelConfig`, everything needed to
+    - ``model.config``: a :class:`~chestx.models.model_config.ModelConfig`, everything needed to
       rebuild it (see :func:`build_model`).
     """
 

@@ -1,7 +1,7 @@
 """Training: the loop (SGD, accumulation, AMP, DDP, checkpoints, resume), its configuration,
 tensor augmentations and the datasets it reads (cache-aware).
 
-Names load on first use, so that ``chestx.training.config`` (what the CLI reads to build its
+Names load on first use, so that ``chestx.training.train_config`` (what the CLI reads to build its
 options) is importable without torch.
 """
 
@@ -11,7 +11,7 @@ from chestx.exports import lazy_exports
 
 _EXPORTS = {
     "Augment": "augment",
-    "TrainConfig": "config",
+    "TrainConfig": "train_config",
     "TrainResult": "loop",
     "train": "loop",
 }

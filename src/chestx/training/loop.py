@@ -32,9 +32,8 @@ from chestx.models.checkpoint import save_checkpoint
 from chestx.models.state import read_checkpoint
 from chestx.progress import new_progress, stderr_console
 from chestx.training.augment import Augment
-from chestx.training.config import RESUMABLE_OVERRIDES, TrainConfig
-from chestx.training.data import collate_readable, image_dataset, split_ids
 from chestx.training.distributed import Context, default_workers, setup, teardown
+from chestx.training.loaders import collate_readable, image_dataset, split_ids
 from chestx.training.recipe import (
     RECIPE_FIELDS,
     choose_recipe,
@@ -42,6 +41,7 @@ from chestx.training.recipe import (
     too_few_steps,
     warmup_steps,
 )
+from chestx.training.train_config import RESUMABLE_OVERRIDES, TrainConfig
 from chestx.training.validation import validate
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from chestx.errors import ChestxError
 from chestx.models.state import read_checkpoint
-from chestx.training.config import RECIPE_NAMES
+from chestx.training.train_config import RECIPE_NAMES
 
 #: The data file of the recipes.
 RECIPES_FILE = Path(__file__).with_name("recipes.tsv")

@@ -11,10 +11,10 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from chestx.errors import ChestxError
-from chestx.evaluate.classification import per_class_auc
+from chestx.metrics.classification import per_class_auc
 from chestx.models import ChestXNet, get_loss
 from chestx.progress import new_progress
-from chestx.training.data import collate_readable
+from chestx.training.loaders import collate_readable
 
 
 @torch.no_grad()
