@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: venv demo test lint browser system-packages bench clean
+.PHONY: venv demo test lint docs browser system-packages bench clean
 
 venv: $(STAMP)
 
@@ -35,9 +35,19 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
 
+# The documentation site (mkdocs.yml: docs/*.md, Material theme) into $(DOCS_OUT). Strict: a
+# warning (a broken link or #anchor, a page missing from the nav) fails the build. No -q:
+# with it mkdocs drops its warnings before strict mode counts them.
+DOCS_OUT ?= build/docs
+MKDOCS_BUILD = NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir $(DOCS_OUT)
+
+docs: $(STAMP)
+	$(MKDOCS_BUILD)
+
 test: $(STAMP) system-packages
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
+	$(MKDOCS_BUILD)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP) system-packages
@@ -47,4 +57,4 @@ bench: $(STAMP)
 	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(DEMO_OUT) .pytest_cache .ruff_cache
+	rm -rf $(DEMO_OUT) $(DOCS_OUT) .pytest_cache .ruff_cache

@@ -38,7 +38,7 @@ fi
 "$CHESTX" split --data "$OUT/phantoms" --out "$OUT/phantoms/split" --official
 "$CHESTX" cache --data "$OUT/phantoms" --size "$SIZE" --quiet
 
-step "3. train a ResNet-18 from scratch (the CPU recipe of the README, at ${SIZE} px)"
+step "3. train a ResNet-18 from scratch (the CPU recipe of docs/training.md, at ${SIZE} px)"
 # resumable: a rerun of the demo continues the run instead of starting over
 "$CHESTX" train --data "$OUT/phantoms" --out "$OUT/run" --backbone resnet18 \
     --image-size "$SIZE" --no-pretrained --pooling lse --lse-r 5 --loss ce --optimizer adamw \
