@@ -56,3 +56,12 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
+    from chestx.synth.cohort import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
+                      workers=1)

@@ -72,12 +72,3 @@ def nih_folder(tmp_path: Path) -> Path:
                                                  "00000003_000.png\n00000003_001.png")
     (tmp_path / "test_list.txt").write_text("00000002_000.png")
     return tmp_path
-
-
-@pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory) -> Path:
-    """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
-    from chestx.synth.cohort import synthesize
-
-    return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
-                      workers=1)
