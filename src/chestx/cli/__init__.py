@@ -14,6 +14,7 @@ import typer
 
 from chestx import __version__
 from chestx.cli import data, database, evaluate, predict, reports, serve, synth, train
+from chestx.cli.options import remedy_flags
 from chestx.errors import ChestxError
 
 app = typer.Typer(
@@ -70,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except ChestxError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        hint = f" ({remedy_flags(exc.remedies)})" if exc.remedies else ""
+        typer.echo(f"error: {exc}{hint}", err=True)
         return 2
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

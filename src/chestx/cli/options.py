@@ -29,3 +29,16 @@ def check_heatmap(heatmap: str) -> None:
 
     if heatmap not in HEATMAP_SOURCES:
         raise ChestxError(f"--heatmap {heatmap!r}: choose from {', '.join(HEATMAP_SOURCES)}")
+
+
+def remedy_flags(remedies: dict[str, object]) -> str:
+    """The options that set ``remedies`` (setting name -> a value that would do; ``None``:
+    another value), e.g. ``--weights PATH or --no-pretrained``."""
+    flags = []
+    for name, value in remedies.items():
+        flag = "--" + name.replace("_", "-")
+        if value is False:
+            flags.append(f"--no-{flag[2:]}")
+        else:
+            flags.append(flag if value is None or value is True else f"{flag} {value}")
+    return " or ".join(flags)

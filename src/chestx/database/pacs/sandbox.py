@@ -193,7 +193,7 @@ def run_sandbox(folder: str | os.PathLike, dicom: list[Path], peers: list[str],
             raise ChestxError(f"peer {peer!r}: expected AET:PORT")
         modalities[aet] = int(port)
     # `kill` (SIGTERM) must stop Orthanc too: leave through the with block
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         with Orthanc(folder, modalities) as server:
             count = server.upload(dicom)
@@ -204,3 +204,5 @@ def run_sandbox(folder: str | os.PathLike, dicom: list[Path], peers: list[str],
                     time.sleep(1)
     except (RuntimeError, urllib.error.URLError) as exc:
         raise ChestxError(f"Orthanc sandbox in {folder}: {exc}") from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
