@@ -150,7 +150,7 @@ def test_half_res_epochs_train_small_then_full(tiny_data, tiny_config, tmp_path,
     # every batch of epoch 1 went 32 -> 16 px, none of epoch 2
     assert sizes and set(sizes) == {(32, 16)}
     assert epochs_seen[0][1] == epochs_seen[1][1] == len(sizes)
-    with pytest.raises(ChestxError, match="--half-res-epochs"):
+    with pytest.raises(ChestxError, match="half_res_epochs must be"):
         train(tiny_config(tiny_data, tmp_path / "bad", epochs=2, half_res_epochs=2))
 
 

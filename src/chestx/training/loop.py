@@ -279,8 +279,8 @@ def _train(config: TrainConfig, context: Context,
     state = None
     if last.is_file():
         if not config.resume:
-            raise ChestxError(f"{last}: a run is already there; add --resume to continue it "
-                              "or choose another --out")
+            raise ChestxError(f"{last}: a run is already there; resume it or choose another "
+                              "run folder", remedies={"resume": True, "out": None})
         state = read_checkpoint(last)
         config = _resumed(config, state)
         for name in ("last.pt", "best.pt", "metrics.csv"):  # temps of a killed run

@@ -91,17 +91,21 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise :class:`ChestxError` for an option out of range or not among its choices."""
-        problems = []
+        problems, fields = [], []
         for item in dataclasses.fields(self):
-            value, flag = getattr(self, item.name), "--" + item.name.replace("_", "-")
+            value, name = getattr(self, item.name), item.name
             choices, low = item.metadata.get("choices"), item.metadata.get("min")
             if choices is not None and value is not None and value not in choices:
-                problems.append(f"{flag} must be one of {', '.join(map(str, choices))}")
+                problems.append(f"{name} must be one of {', '.join(map(str, choices))}")
+                fields.append(name)
             if low is not None and value is not None and value < low:
-                problems.append(f"{flag} must be >= {low}")
+                problems.append(f"{name} must be >= {low}")
+                fields.append(name)
         if self.pooling == "lse" and self.lse_r is not None and self.lse_r <= 0:
-            problems.append("--lse-r must be > 0")
+            problems.append("lse_r must be > 0")
+            fields.append("lse_r")
         if not 0 <= self.half_res_epochs < self.epochs:
-            problems.append("--half-res-epochs must be >= 0 and below --epochs")
+            problems.append("half_res_epochs must be >= 0 and below epochs")
+            fields.append("half_res_epochs")
         if problems:
-            raise ChestxError("; ".join(problems))
+            raise ChestxError("; ".join(problems), remedies=dict.fromkeys(fields))

@@ -68,7 +68,7 @@ class Orthanc:
 
     def __init__(self, folder: str | os.PathLike, modalities: dict[str, int] | None = None,
                  http_port: int | None = None, dicom_port: int | None = None) -> None:
-        self.folder = Path(folder)
+        self.folder = Path(folder).resolve()  # Orthanc runs in it: a relative path breaks
         self.modalities = dict(modalities or {})
         self.http_port = http_port or free_port()
         self.dicom_port = dicom_port or free_port()
