@@ -68,11 +68,11 @@ def train(config: TrainConfig,
 
 
 def _check_names(config: TrainConfig) -> None:
-    """``--loss`` and ``--pooling`` must name entries of their registries."""
+    """``loss`` and ``pooling`` must name entries of their registries."""
     for name, registry in (("loss", LOSSES), ("pooling", POOLINGS)):
         if getattr(config, name) not in registry:
-            raise ChestxError(f"--{name} {getattr(config, name)!r}: choose from "
-                              f"{', '.join(registry.names())}")
+            raise ChestxError(f"{name} {getattr(config, name)!r}: choose from "
+                              f"{', '.join(registry.names())}", remedies={name: None})
 
 
 def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
