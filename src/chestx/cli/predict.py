@@ -19,26 +19,13 @@ def predict_command(config: PredictConfig, quiet: Quiet = False) -> None:
     --gt, the overlays are judged against the hand-drawn boxes). Exit status 0 when at least
     one image was predicted (skipped files are listed on stderr), 2 when none could be.
     """
-    from chestx.data.nih import read_bbox_list
-    from chestx.inference.predictor import (
-        Predictor,
-        predict_paths,
-        predictions_json,
-        summary_line,
-    )
-    from chestx.localize.boxes import boxes_by_image
+    from chestx.inference.predict_job import run_predict
+    from chestx.inference.predictor import predictions_json, summary_line
 
     if config.resume and config.out is None:
         raise ChestxError("--resume needs --out (the folder of the run to continue)")
     check_heatmap(config.heatmap)
-    predictor = Predictor.from_checkpoint(config.checkpoint, threshold=config.threshold,
-                                          box_method=config.box_method,
-                                          batch_size=config.batch_size,
-                                          heatmap=config.heatmap,
-                                          heatmap_size=config.heatmap_size)
-    truth = boxes_by_image(read_bbox_list(config.gt)) if config.gt is not None else None
-    run = predict_paths(predictor, config.inputs, out_dir=config.out, progress=not quiet,
-                        resume=config.resume, truth=truth)
+    run = run_predict(config, progress=not quiet)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     if config.as_json:

@@ -5,6 +5,7 @@
   ``predictions.csv`` / ``boxes.csv`` tables, used by ``chestx predict``, ``chestx localize``
   and ``chestx serve``;
 - :mod:`.predict_config`: what ``chestx predict`` and ``chestx export`` take;
+  :mod:`.predict_job` runs ``chestx predict`` from those settings;
 - :mod:`.export`: ONNX / TorchScript graphs that return logits and heatmaps.
 
 Names load on first use, so reading :mod:`.predict_config` does not pull in torch.
