@@ -10,7 +10,10 @@ from typing import Any
 from chestx.fields import option
 from chestx.findings import DEFAULT_THRESHOLD
 
-TRAINED_MODEL_HELP = "Trained model, e.g. RUN/best.pt."
+
+def checkpoint_option() -> Any:
+    """The trained model a command runs (required)."""
+    return option(help="Trained model, e.g. RUN/best.pt.")
 
 
 def heatmap_option() -> Any:
@@ -31,7 +34,7 @@ class PredictConfig:
 
     inputs: list[Path] = option(help="PNG, JPEG or DICOM files, or folders of them.",
                                 argument=True, metavar="IMAGE_OR_DIR...")
-    checkpoint: Path = option(help=TRAINED_MODEL_HELP)
+    checkpoint: Path = checkpoint_option()
     out: Path | None = option(None, "Write predictions.csv, boxes.csv and overlays/ here.")
     as_json: bool = option(False, "Print all predictions as JSON.", flags=("--json",))
     threshold: float = option(DEFAULT_THRESHOLD, "Probability at which a finding is positive "
@@ -51,6 +54,6 @@ class PredictConfig:
 class ExportConfig:
     """Settings of :func:`chestx.inference.export.export_model`."""
 
-    checkpoint: Path = option(help=TRAINED_MODEL_HELP)
+    checkpoint: Path = checkpoint_option()
     fmt: str = option(help="onnx or torchscript.", flags=("--format",))
     out: Path = option(help="File to write (e.g. model.onnx, model.pt).")

@@ -10,7 +10,7 @@ from typing import Any
 from chestx.fields import option
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.predict_config import (
-    TRAINED_MODEL_HELP,
+    checkpoint_option,
     heatmap_option,
     heatmap_size_option,
 )
@@ -34,7 +34,7 @@ def port_option() -> Any:
 class ServeConfig:
     """Settings of :func:`chestx.serve.server.load_app` and the server it runs in."""
 
-    checkpoint: Path = option(help=TRAINED_MODEL_HELP)
+    checkpoint: Path = checkpoint_option()
     host: str = host_option()
     port: int = port_option()
     threshold: float = option(DEFAULT_THRESHOLD, "Probability shown as positive.",
