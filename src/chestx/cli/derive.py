@@ -110,12 +110,15 @@ def configured(*classes: type, defaults: dict | None = None, skip: tuple[str, ..
 
         @functools.wraps(func)
         def command(**options):
-            fixed = {"progress": not options["quiet"]} if "quiet" in options else {}
-            configs = [config_from(cls, options, **{
-                k: v for k, v in fixed.items() if k in {f.name for f in dataclasses.fields(cls)}})
-                for cls in classes]
+            configs = [config_from(cls, options, **_progress(cls, options)) for cls in classes]
             return func(*configs, **{p.name: options[p.name] for p in own})
 
         del command.__wrapped__  # typer must read the signature below, not the function's
         return with_options(command, params)
     return wrap
+
+
+def _progress(cls: type, options: dict) -> dict:
+    """``{"progress": not quiet}`` for a configuration with a ``progress`` field."""
+    has_progress = any(item.name == "progress" for item in dataclasses.fields(cls))
+    return {"progress": not options["quiet"]} if has_progress and "quiet" in options else {}
