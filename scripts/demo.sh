@@ -73,16 +73,15 @@ step "7. export the model (logits and heatmaps) to ONNX"
 
 step "8. database builder: a PACS (local Orthanc when installed) or DICOM files -> NIH layout"
 if [ ! -d "$OUT/hospital_src" ]; then
-    "$BIN/python" -m chestx.synth.dicoms "$OUT/hospital_src" --patients 6 \
-        --size "$SIZE" --sr
+    "$CHESTX" synth-dicom "$OUT/hospital_src" --patients 6 --size "$SIZE" --sr
 fi
 if [ -z "${DEMO_NO_PACS:-}" ] && "$BIN/python" -c "import sys; from chestx.database.pacs import sandbox as o
 sys.exit(o.find_orthanc() is None or o.find_dicomweb_plugin() is None)"
 then
     # the paper's route (§2): query the PACS, pull frontal images + SR reports, de-identified
     rm -rf "$OUT/pacs_sandbox"
-    "$BIN/python" -m chestx.database.pacs.sandbox "$OUT/pacs_sandbox" \
-        "$OUT/hospital_src/dicom" > "$OUT/pacs_sandbox.log" 2>&1 &
+    "$CHESTX" pacs sandbox "$OUT/pacs_sandbox" "$OUT/hospital_src/dicom" \
+        > "$OUT/pacs_sandbox.log" 2>&1 &
     PACS_PID=$!
     trap 'kill $PACS_PID 2>/dev/null || true' EXIT
     for _ in $(seq 200); do grep -q dicom-web "$OUT/pacs_sandbox.log" && break; sleep 0.3; done

@@ -108,7 +108,7 @@ def test_load_split_computes_official_without_files(nih_folder):
 
 @pytest.mark.parametrize("text", ["0.7,0.1", "a,b,c", "0.8,0.3,0.2", "-0.1,0.9,0.2"])
 def test_parse_ratios_rejects(text):
-    with pytest.raises(ChestxError, match="--ratios"):
+    with pytest.raises(ChestxError, match="ratios '"):
         parse_ratios(text)
 
 

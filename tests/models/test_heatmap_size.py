@@ -50,7 +50,7 @@ def test_whole_model_gives_s_by_s_heatmaps(name):
         for size, entry in zip(SIZES, table[(backbone_family(name) or name, heatmap_size)],
                                strict=True):
             if entry == "-":
-                with pytest.raises(ChestxError, match="heatmap-size"):
+                with pytest.raises(ChestxError, match="heatmap size"):
                     build_model(name, 8, image_size=size, heatmap_size=heatmap_size)
                 continue
             with torch.device("meta"):

@@ -59,8 +59,9 @@ def test_paper_recipe_is_section_four():
     mine, record = resolve_config(_bare(recipe="paper", image_size=256, loss="ce"))
     assert (mine.image_size, mine.loss, mine.iter_size) == (256, "ce", 10)
     assert record["given"] == ["image_size", "loss"]
-    with pytest.raises(ChestxError, match="--recipe"):
+    with pytest.raises(ChestxError, match="^recipe must be one of") as info:
         resolve_config(_bare(recipe="fast"))
+    assert info.value.remedies == {"recipe": None}
 
 
 def test_warmup_is_linear_then_cosine():

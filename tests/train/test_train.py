@@ -50,8 +50,9 @@ def test_resume_after_stop_matches_uninterrupted_run(tiny_data, tiny_config, tmp
     with pytest.raises(Stop):
         train(tiny_config(tiny_data, stopped, epochs=2), on_epoch_end=stop_after_first)
     assert read_checkpoint(stopped / "last.pt")["epoch"] == 1
-    with pytest.raises(ChestxError, match="--resume"):
+    with pytest.raises(ChestxError, match="a run is already there") as info:
         train(tiny_config(tiny_data, stopped, epochs=2))
+    assert info.value.remedies == {"resume": True, "out": None}
     train(tiny_config(tiny_data, stopped, epochs=2, resume=True))
 
     assert read_checkpoint(stopped / "last.pt")["epoch"] == 2
@@ -74,11 +75,12 @@ def test_resume_can_extend_epochs_and_keeps_settings(tiny_data, tiny_config, tmp
 
 
 def test_bad_options_are_user_errors(tiny_data, tiny_config, tmp_path):
-    with pytest.raises(ChestxError, match="--loss"):
+    with pytest.raises(ChestxError, match="^loss 'focal'"):
         train(tiny_config(tiny_data, tmp_path / "a", loss="focal"))
-    with pytest.raises(ChestxError, match="--iter-size"):
+    with pytest.raises(ChestxError, match="^iter_size must be >= 1") as info:
         train(tiny_config(tiny_data, tmp_path / "b", iter_size=0))
-    with pytest.raises(ChestxError, match="--optimizer"):
+    assert info.value.remedies == {"iter_size": None}
+    with pytest.raises(ChestxError, match="^optimizer must be one of"):
         train(tiny_config(tiny_data, tmp_path / "c", optimizer="lbfgs"))
 
 
@@ -150,7 +152,7 @@ def test_half_res_epochs_train_small_then_full(tiny_data, tiny_config, tmp_path,
     # every batch of epoch 1 went 32 -> 16 px, none of epoch 2
     assert sizes and set(sizes) == {(32, 16)}
     assert epochs_seen[0][1] == epochs_seen[1][1] == len(sizes)
-    with pytest.raises(ChestxError, match="--half-res-epochs"):
+    with pytest.raises(ChestxError, match="half_res_epochs must be"):
         train(tiny_config(tiny_data, tmp_path / "bad", epochs=2, half_res_epochs=2))
 
 

@@ -158,7 +158,9 @@ def parse_ratios(text: str) -> tuple[float, float, float]:
     try:
         values = tuple(float(part) for part in text.split(","))
     except ValueError as exc:
-        raise ChestxError(f"--ratios {text!r}: expected three numbers like 0.7,0.1,0.2") from exc
+        raise ChestxError(f"ratios {text!r}: expected three numbers like 0.7,0.1,0.2",
+                          remedies={"ratios": None}) from exc
     if len(values) != 3 or min(values) < 0 or abs(sum(values) - 1) > 1e-6:
-        raise ChestxError(f"--ratios {text!r}: need three non-negative shares summing to 1")
+        raise ChestxError(f"ratios {text!r}: need three non-negative shares summing to 1",
+                          remedies={"ratios": None})
     return values  # type: ignore[return-value]

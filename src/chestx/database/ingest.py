@@ -231,7 +231,7 @@ def _parallel_map(function: Callable, items: list, workers: int, description: st
     except BrokenProcessPool as exc:
         raise ChestxError(f"a worker process died while {description} (out of memory or a "
                           "crashing decoder); rerun to resume where it stopped, with fewer "
-                          "--workers") from exc
+                          "worker processes", remedies={"workers": None}) from exc
 
 
 # ------------------------------------------------------------------ dataset state
@@ -259,7 +259,8 @@ def _load_state(out: Path) -> tuple[dict[str, dict], dict[str, dict]]:
     """Existing ``(entries, id_map)``, both keyed by Image Index; checks they agree."""
     if (out / DATA_ENTRY).is_file() and not (out / ID_MAP).is_file():
         raise ChestxError(f"{out}: holds a {DATA_ENTRY} but no {ID_MAP}: not a folder written "
-                          "by `chestx ingest`; choose an empty or new --out folder")
+                          "by `chestx ingest`; choose an empty or new dataset folder",
+                          remedies={"out": None})
     entries = {r["Image Index"]: r for r in _read_csv(out / DATA_ENTRY, DATA_ENTRY_COLUMNS)}
     id_map = {r["Image Index"]: r for r in _read_csv(out / ID_MAP, ID_MAP_COLUMNS)}
     if entries.keys() != id_map.keys():
@@ -467,11 +468,13 @@ def ingest(dicom_dir: str | os.PathLike, out: str | os.PathLike,
     if not dicom_dir.is_dir():
         raise ChestxError(f"{dicom_dir}: DICOM folder not found")
     if size < 8:
-        raise ChestxError(f"--size must be at least 8, not {size}")
+        raise ChestxError(f"image size must be at least 8, not {size}", remedies={"size": None})
     if workers < 1:
-        raise ChestxError(f"--workers must be at least 1, not {workers}")
+        raise ChestxError(f"workers must be at least 1, not {workers}",
+                          remedies={"workers": None})
     if unknown_views not in UNKNOWN_VIEW_POLICIES:
-        raise ChestxError(f"--unknown-views must be one of {UNKNOWN_VIEW_POLICIES}")
+        raise ChestxError(f"unknown views policy must be one of {UNKNOWN_VIEW_POLICIES}",
+                          remedies={"unknown_views": None})
     if reports is not None:
         read_reports(reports)  # fail on a bad reports file before hours of decoding
     out.mkdir(parents=True, exist_ok=True)

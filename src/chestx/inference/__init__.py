@@ -4,11 +4,25 @@
 - :mod:`.predictor`: :class:`Predictor` (files and folders, batched, resumable) and the
   ``predictions.csv`` / ``boxes.csv`` tables, used by ``chestx predict``, ``chestx localize``
   and ``chestx serve``;
-- :mod:`.evaluate`: a checkpoint on a split of a dataset folder (``chestx evaluate``);
+- :mod:`.predict_config`: what ``chestx predict`` and ``chestx export`` take;
+  :mod:`.predict_job` runs ``chestx predict`` from those settings;
 - :mod:`.export`: ONNX / TorchScript graphs that return logits and heatmaps.
+
+Names load on first use, so reading :mod:`.predict_config` does not pull in torch.
 """
 
-from chestx.inference.forward import Prediction, localize_images
-from chestx.inference.predictor import Predictor, collect_images, predict_paths
+from __future__ import annotations
 
-__all__ = ["Prediction", "Predictor", "collect_images", "localize_images", "predict_paths"]
+from chestx.exports import lazy_exports
+
+_EXPORTS = {
+    "Prediction": "forward",
+    "localize_images": "forward",
+    "Predictor": "predictor",
+    "collect_images": "predictor",
+    "predict_paths": "predictor",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

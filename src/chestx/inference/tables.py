@@ -80,7 +80,8 @@ class PredictionTables:
             rows = list(csv.reader(handle))
         if not rows or rows[0] != tables.header:
             raise ChestxError(f"{predictions}: written for other classes or by another tool; "
-                              "choose another --out to start afresh")
+                              "choose another output folder to start afresh",
+                              remedies={"out": None})
         tables.rows = rows[1:]
         if boxes.is_file():
             with open(boxes, newline="", encoding="utf-8") as handle:

@@ -188,7 +188,8 @@ def torchvision_network(name: str, pretrained: bool = False) -> nn.Module:
         reason = str(exc).splitlines()[0] if str(exc) else "no network"
         raise ChestxError(
             f"could not download the ImageNet weights of {name} ({type(exc).__name__}: "
-            f"{reason}); use --weights PATH (a torchvision state dict) or --no-pretrained"
+            f"{reason}); start from weights in a local file (a torchvision state dict) or "
+            "without pretrained weights", remedies={"weights": "PATH", "pretrained": False},
         ) from exc
 
 
@@ -303,8 +304,8 @@ def dilate_backbone(backbone: nn.Module, name: str, output_stride: int) -> nn.Mo
     family = backbone_family(name)
     if family is None:
         raise ChestxError(f"backbone {name} cannot be dilated to stride {output_stride} (only "
-                          "ResNets, VGGs and DenseNets can); use a smaller --heatmap-size or a "
-                          "larger --image-size")
+                          "ResNets, VGGs and DenseNets can); use a smaller heatmap size or "
+                          "larger images", remedies={"heatmap_size": None})
     steps = _strided_stages(backbone, family)
     for undo in steps[:OUTPUT_STRIDES.index(output_stride)]:
         undo()
@@ -336,19 +337,22 @@ def heatmap_plan(name: str, image_size: int, heatmap_size: int | None = None) ->
     if heatmap_size is None or heatmap_size == own:
         return HeatmapPlan(32, own, own)
     if heatmap_size not in HEATMAP_SIZES:
-        raise ChestxError(f"--heatmap-size {heatmap_size}: use one of "
-                          f"{', '.join(map(str, HEATMAP_SIZES))}")
+        raise ChestxError(f"heatmap size {heatmap_size}: use one of "
+                          f"{', '.join(map(str, HEATMAP_SIZES))}", remedies={"heatmap_size": None})
     strides = [s for s in OUTPUT_STRIDES if s * heatmap_size <= image_size]
     if not strides:
-        raise ChestxError(f"--heatmap-size {heatmap_size} needs images of at least "
-                          f"{8 * heatmap_size} px (stride 8); got --image-size {image_size}")
+        raise ChestxError(f"heatmap size {heatmap_size} needs images of at least "
+                          f"{8 * heatmap_size} px (stride 8); got images of {image_size} px",
+                          remedies={"heatmap_size": None})
     stride = strides[0]
     if stride < 32 and backbone_family(name) is None:
-        raise ChestxError(f"--heatmap-size {heatmap_size} at {image_size} px needs stride "
+        raise ChestxError(f"heatmap size {heatmap_size} at {image_size} px needs stride "
                           f"{stride}, and backbone {name} cannot be dilated (only ResNets, "
-                          f"VGGs and DenseNets can); its own heatmaps are {own} x {own}")
+                          f"VGGs and DenseNets can); its own heatmaps are {own} x {own}",
+                          remedies={"heatmap_size": None})
     side = own if stride == 32 else feature_size(name, image_size, stride)[1]
     if side < heatmap_size:
-        raise ChestxError(f"--heatmap-size {heatmap_size}: backbone {name} gives only "
-                          f"{side} x {side} at {image_size} px")
+        raise ChestxError(f"heatmap size {heatmap_size}: backbone {name} gives only "
+                          f"{side} x {side} at {image_size} px",
+                          remedies={"heatmap_size": None})
     return HeatmapPlan(stride, side, heatmap_size)

@@ -10,7 +10,16 @@ Public API::
         result.mentions        # evidence: text, offsets, sentence, status, rule id
 """
 
-from chestx.reports.aggregate import Mention, ReportLabels
-from chestx.reports.labeler import Labeler, label_reports, load_nlp
+from chestx.exports import lazy_exports
 
-__all__ = ["Labeler", "Mention", "ReportLabels", "label_reports", "load_nlp"]
+_EXPORTS = {
+    "Mention": "aggregate",
+    "ReportLabels": "aggregate",
+    "Labeler": "labeler",
+    "label_reports": "labeler",
+    "load_nlp": "labeler",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

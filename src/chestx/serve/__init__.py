@@ -8,8 +8,18 @@ checkpoint, model summary, uvicorn), :mod:`chestx.serve.results` and
 :mod:`chestx.serve.uploads`; this module only names the public entry points.
 """
 
-from chestx.serve.app import DEFAULT_MAX_UPLOAD_MB, ServeSettings, create_app
-from chestx.serve.server import load_app, model_info, run_server, training_summary
+from chestx.exports import lazy_exports
 
-__all__ = ["DEFAULT_MAX_UPLOAD_MB", "ServeSettings", "create_app", "load_app", "model_info",
-           "run_server", "training_summary"]
+_EXPORTS = {
+    "ServeSettings": "app",
+    "create_app": "app",
+    "DEFAULT_MAX_UPLOAD_MB": "serve_config",
+    "load_app": "server",
+    "model_info": "server",
+    "run_server": "server",
+    "training_summary": "server",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_exports(__name__, _EXPORTS)

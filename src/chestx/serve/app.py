@@ -28,12 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from chestx import __version__
 from chestx.inference import Predictor
 from chestx.serve.results import ResultStore, StoredResult, display_image, heatmap_png, png_bytes
+from chestx.serve.serve_config import DEFAULT_MAX_UPLOAD_MB
 from chestx.serve.uploads import UploadError, decode_upload, read_upload
 
 STATIC_DIR = Path(__file__).with_name("static")
-
-#: Default cap on one upload: large enough for an uncompressed 16-bit 4k x 4k DICOM.
-DEFAULT_MAX_UPLOAD_MB = 50.0
 
 #: Response headers that keep the page self-contained (no third-party scripts, styles, images).
 SECURITY_HEADERS = {

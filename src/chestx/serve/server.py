@@ -101,7 +101,8 @@ def load_app(checkpoint: str | os.PathLike, threshold: float = DEFAULT_THRESHOLD
     if not Path(checkpoint).is_file():
         raise ChestxError(f"{checkpoint}: checkpoint not found")
     if max_upload_mb <= 0:
-        raise ChestxError(f"--max-upload-mb must be positive, got {max_upload_mb}")
+        raise ChestxError(f"the upload limit must be positive, got {max_upload_mb} MB",
+                          remedies={"max_upload_mb": None})
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold, boxes_for="all",
                                           heatmap=heatmap, heatmap_size=heatmap_size)
     settings = ServeSettings(max_upload_bytes=int(max_upload_mb * 2**20),

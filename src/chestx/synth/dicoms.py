@@ -1,4 +1,3 @@
-#!/usr/bin/env python
 """Write a small folder of synthetic chest DICOM files (and a reports CSV) to try ``chestx ingest``.
 
 Independent of chestx: needs only numpy, pydicom and Pillow. The folder mimics a PACS export:
@@ -8,7 +7,7 @@ JPEG 2000 compression, files with and without ``.dcm`` in nested folders, plus t
 real export also holds: a lateral view, a truncated file, a file without pixel data and a
 non-DICOM file. Usage::
 
-    python -m chestx.synth.dicoms SAMPLE_DIR [--patients 4] [--size 256] [--seed 0]
+    chestx synth-dicom SAMPLE_DIR [--patients 4] [--size 256] [--seed 0] [--sr]
     chestx ingest SAMPLE_DIR/dicom --out DATA --reports SAMPLE_DIR/reports.csv --size 256
 
 :func:`write_dicom` is also what chestx's tests and benchmark use to build their files.
@@ -16,7 +15,6 @@ non-DICOM file. Usage::
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 from collections.abc import Sequence
@@ -307,19 +305,3 @@ def make_sample_folder(out: str | Path, patients: int = 4, size: int = 256,
         writer.writerows(reports)
     return kinds
 
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("out", type=Path, help="folder to create (dicom/ and reports.csv)")
-    parser.add_argument("--patients", type=int, default=4)
-    parser.add_argument("--size", type=int, default=256, help="image height in pixels")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--sr", action="store_true", help="also write each report as a DICOM SR")
-    args = parser.parse_args(argv)
-    kinds = make_sample_folder(args.out, args.patients, args.size, args.seed, args.sr)
-    print(f"{args.out}: {len(kinds['frontal'])} frontal, {len(kinds['lateral'])} lateral, "
-          f"{len(kinds['broken'])} broken files; reports in {args.out / 'reports.csv'}")
-
-
-if __name__ == "__main__":
-    main()

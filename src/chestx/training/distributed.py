@@ -38,7 +38,8 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ChestxError("--device cuda: no CUDA GPU is available here (use --device cpu)")
+        raise ChestxError("device cuda: no CUDA GPU is available here (use the CPU)",
+                          remedies={"device": "cpu"})
     if device != "cpu" and not device.startswith("cuda"):
         raise ChestxError(f"unknown device {device!r} (use auto, cpu or cuda)")
     return torch.device(device)

@@ -68,11 +68,11 @@ def train(config: TrainConfig,
 
 
 def _check_names(config: TrainConfig) -> None:
-    """``--loss`` and ``--pooling`` must name entries of their registries."""
+    """``loss`` and ``pooling`` must name entries of their registries."""
     for name, registry in (("loss", LOSSES), ("pooling", POOLINGS)):
         if getattr(config, name) not in registry:
-            raise ChestxError(f"--{name} {getattr(config, name)!r}: choose from "
-                              f"{', '.join(registry.names())}")
+            raise ChestxError(f"{name} {getattr(config, name)!r}: choose from "
+                              f"{', '.join(registry.names())}", remedies={name: None})
 
 
 def _resumed(config: TrainConfig, state: dict) -> TrainConfig:
@@ -279,8 +279,8 @@ def _train(config: TrainConfig, context: Context,
     state = None
     if last.is_file():
         if not config.resume:
-            raise ChestxError(f"{last}: a run is already there; add --resume to continue it "
-                              "or choose another --out")
+            raise ChestxError(f"{last}: a run is already there; resume it or choose another "
+                              "run folder", remedies={"resume": True, "out": None})
         state = read_checkpoint(last)
         config = _resumed(config, state)
         for name in ("last.pt", "best.pt", "metrics.csv"):  # temps of a killed run

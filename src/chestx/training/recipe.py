@@ -98,7 +98,8 @@ def start_of(pretrained: bool, weights: str | None) -> str:
 def choose_recipe(name: str, pretrained: bool, weights: str | None) -> Recipe:
     """The recipe ``name`` (``auto``: the one for how the backbone starts)."""
     if name not in RECIPE_NAMES:
-        raise ChestxError(f"--recipe must be one of {', '.join(RECIPE_NAMES)}")
+        raise ChestxError(f"recipe must be one of {', '.join(RECIPE_NAMES)}",
+                          remedies={"recipe": None})
     return load_recipes()[start_of(pretrained, weights) if name == "auto" else name]
 
 

@@ -1,17 +1,11 @@
 """What ``chestx train`` takes: :class:`TrainConfig`, the one place to add a training option.
 
-Each field carries its command-line help in ``metadata``; ``chestx train`` and ``chestx
-reproduce`` build their options from these fields (see :func:`chestx.cli.config_options`),
-so a field added here with a default and a ``help`` is an option of both, with no other
-change. Metadata keys:
-
-- ``help`` (required for an option): the help text;
-- ``choices``: the allowed values (checked by :meth:`TrainConfig.check`, listed in the help);
-- ``registry``: the name must be in that registry of :mod:`chestx.models` (``backbone``,
-  ``pooling``, ``loss``), checked when the model is built;
-- ``path``: the value is a file or folder (a ``Path`` option, stored as ``str``);
-- ``min``: the smallest allowed value;
-- ``cli: False``: not an option (set by the CLI itself, e.g. ``progress``).
+Each field carries its command-line help in ``metadata`` (:func:`chestx.fields.option`);
+``chestx train`` and ``chestx reproduce`` build their options from these fields (see
+:func:`chestx.cli.derive.config_options`), so a field added here with a default and a ``help``
+is an option of both, with no other change. ``choices`` and ``min`` are checked by
+:meth:`TrainConfig.check`; a ``registry`` name (``backbone``, ``pooling``, ``loss``) must be in
+that registry of :mod:`chestx.models`, checked when the model is built.
 
 No torch here: the CLI reads this module to build its options for every command.
 """
@@ -19,10 +13,10 @@ No torch here: the CLI reads this module to build its options for every command.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from chestx.errors import ChestxError
+from chestx.fields import option
 
 #: ``--recipe`` values: ``auto`` picks scratch, imagenet or checkpoint by how the backbone
 #: starts (the recipes themselves: ``recipes.tsv``, read by :mod:`chestx.training.recipe`).
@@ -31,11 +25,6 @@ RECIPE_NAMES = ("auto", "scratch", "imagenet", "checkpoint", "paper")
 #: Options that may change when a run is resumed; all others come from its checkpoint.
 RESUMABLE_OVERRIDES = ("data", "out", "epochs", "workers", "device", "amp", "progress",
                        "resume", "cache", "cache_dir")
-
-
-def option(default: Any = dataclasses.MISSING, help: str = "", **metadata: Any) -> Any:
-    """A :class:`TrainConfig` field with its command-line ``help`` and other metadata."""
-    return field(default=default, metadata={"help": help, **metadata})
 
 
 @dataclass
@@ -102,17 +91,21 @@ class TrainConfig:
 
     def check(self) -> None:
         """Raise :class:`ChestxError` for an option out of range or not among its choices."""
-        problems = []
+        problems, fields = [], []
         for item in dataclasses.fields(self):
-            value, flag = getattr(self, item.name), "--" + item.name.replace("_", "-")
+            value, name = getattr(self, item.name), item.name
             choices, low = item.metadata.get("choices"), item.metadata.get("min")
             if choices is not None and value is not None and value not in choices:
-                problems.append(f"{flag} must be one of {', '.join(map(str, choices))}")
+                problems.append(f"{name} must be one of {', '.join(map(str, choices))}")
+                fields.append(name)
             if low is not None and value is not None and value < low:
-                problems.append(f"{flag} must be >= {low}")
+                problems.append(f"{name} must be >= {low}")
+                fields.append(name)
         if self.pooling == "lse" and self.lse_r is not None and self.lse_r <= 0:
-            problems.append("--lse-r must be > 0")
+            problems.append("lse_r must be > 0")
+            fields.append("lse_r")
         if not 0 <= self.half_res_epochs < self.epochs:
-            problems.append("--half-res-epochs must be >= 0 and below --epochs")
+            problems.append("half_res_epochs must be >= 0 and below epochs")
+            fields.append("half_res_epochs")
         if problems:
-            raise ChestxError("; ".join(problems))
+            raise ChestxError("; ".join(problems), remedies=dict.fromkeys(fields))

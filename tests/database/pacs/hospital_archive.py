@@ -1,5 +1,6 @@
 """A small hospital's archive for the pacs tests, written with chestx.synth.dicoms
-(64 px images), and the start of a sandbox Orthanc (chestx.database.pacs.sandbox)."""
+(64 px images), and the start of a sandbox Orthanc (chestx.database.pacs.sandbox, also the
+`chestx pacs sandbox` command)."""
 
 from __future__ import annotations
 

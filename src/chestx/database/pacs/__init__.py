@@ -10,7 +10,10 @@
 - :mod:`~chestx.database.pacs.window`     the night window (``19:00-07:00``).
 - :mod:`~chestx.database.pacs.retrieve`   the retrieve job: select, fetch, write, resume, retry.
 - :mod:`~chestx.database.pacs.deidentify` PS3.15 basic profile with dicognito; the key kept apart.
-- :mod:`~chestx.database.pacs.sandbox`    a throwaway Orthanc on loopback (tests and demo).
+- :mod:`~chestx.database.pacs.job`        a query or retrieve job from its settings, wired.
+- :mod:`~chestx.database.pacs.pacs_config` what ``chestx pacs query / retrieve / sandbox`` take.
+- :mod:`~chestx.database.pacs.sandbox`    a throwaway Orthanc on loopback (``chestx pacs sandbox``,
+  tests and demo).
 
 Layer 2: imports :mod:`chestx.data` (the view logic of ingest, SR text) and nothing above.
 """

@@ -6,15 +6,15 @@ and a configuration written here: the called AET is checked, only the modalities
 in the configuration may query or retrieve (so an unknown calling AET is refused), and the
 registered modalities are C-MOVE destinations. Usage::
 
-    python -m chestx.database.pacs.sandbox FOLDER DICOM_DIR...   # upload, print URL and AET, wait
+    chestx pacs sandbox FOLDER DICOM_DIR...   # upload, print URL and AET, wait
 
-:class:`Orthanc` is what chestx's tests and ``scripts/demo.sh`` use. Needs only the standard
-library (it is test and demo tooling, not used by query or retrieve).
+:class:`Orthanc` is what chestx's tests use. Needs only the standard library (it is test and
+demo tooling, not used by query or retrieve).
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -25,7 +25,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+
+from chestx.errors import ChestxError
 
 ORTHANC_BINARIES = ("/usr/sbin/Orthanc", "/usr/bin/Orthanc")
 PLUGIN_FOLDERS = ("/usr/share/orthanc/plugins", "/usr/lib/orthanc")
@@ -65,7 +68,7 @@ class Orthanc:
 
     def __init__(self, folder: str | os.PathLike, modalities: dict[str, int] | None = None,
                  http_port: int | None = None, dicom_port: int | None = None) -> None:
-        self.folder = Path(folder)
+        self.folder = Path(folder).resolve()  # Orthanc runs in it: a relative path breaks
         self.modalities = dict(modalities or {})
         self.http_port = http_port or free_port()
         self.dicom_port = dicom_port or free_port()
@@ -176,29 +179,30 @@ class Orthanc:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("folder", type=Path, help="storage and configuration folder")
-    parser.add_argument("dicom", nargs="*", type=Path, help="files or folders to upload")
-    parser.add_argument("--modality", action="append", default=[],
-                        help="AET:PORT of a calling / C-MOVE destination AE (repeatable)")
-    args = parser.parse_args(argv)
-    modalities = {m.split(":")[0]: int(m.split(":")[1]) for m in args.modality}
+def run_sandbox(folder: str | os.PathLike, dicom: list[Path], peers: list[str],
+                announce: Callable[[str], None]) -> None:
+    """Start Orthanc in ``folder``, upload ``dicom`` (files or folders), ``announce`` its
+    DICOMweb URL and DIMSE address, and wait until Orthanc stops, Ctrl+C or SIGTERM.
+
+    ``peers`` are ``AET:PORT`` of the AEs allowed to query and retrieve (C-MOVE destinations).
+    """
+    modalities = {}
+    for peer in peers:
+        aet, _, port = peer.rpartition(":")
+        if not aet or not port.isdigit():
+            raise ChestxError(f"peer {peer!r}: expected AET:PORT")
+        modalities[aet] = int(port)
     # `kill` (SIGTERM) must stop Orthanc too: leave through the with block
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with Orthanc(args.folder, modalities) as server:
-        count = server.upload(args.dicom)
-        print(f"{server.dicomweb_url} {server.dimse} ({count} files uploaded; Ctrl+C stops)",
-              flush=True)
-        try:
-            while server.process and server.process.poll() is None:
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
-
-
-if __name__ == "__main__":
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
-        main()
+        with Orthanc(folder, modalities) as server:
+            count = server.upload(dicom)
+            announce(f"{server.dicomweb_url} {server.dimse} ({count} files uploaded; "
+                     "Ctrl+C stops)")
+            with contextlib.suppress(KeyboardInterrupt):
+                while server.process and server.process.poll() is None:
+                    time.sleep(1)
     except (RuntimeError, urllib.error.URLError) as exc:
-        sys.exit(f"error: {exc}")
+        raise ChestxError(f"Orthanc sandbox in {folder}: {exc}") from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -30,7 +30,7 @@ def test_a_new_config_field_becomes_an_option():
     import dataclasses
     from pathlib import Path
 
-    from chestx.cli import config_options
+    from chestx.cli.derive import config_options
     from chestx.training.train_config import TrainConfig, option
 
     @dataclasses.dataclass

@@ -1,0 +1,22 @@
+"""``chestx predict`` from its settings: the predictor from a checkpoint, the hand-drawn boxes
+to judge the overlays against (when given), the run over files and folders."""
+
+from __future__ import annotations
+
+from chestx.data.nih import read_bbox_list
+from chestx.inference.predict_config import PredictConfig
+from chestx.inference.predictor import Predictor, PredictRun, predict_paths
+from chestx.localize.boxes import boxes_by_image
+
+
+def run_predict(config: PredictConfig, progress: bool = True) -> PredictRun:
+    """Predict every image of ``config.inputs`` (files or folders; unreadable ones skipped);
+    with ``config.out``, write the tables and overlays there (resumable)."""
+    predictor = Predictor.from_checkpoint(config.checkpoint, threshold=config.threshold,
+                                          box_method=config.box_method,
+                                          batch_size=config.batch_size,
+                                          heatmap=config.heatmap,
+                                          heatmap_size=config.heatmap_size)
+    truth = boxes_by_image(read_bbox_list(config.gt)) if config.gt is not None else None
+    return predict_paths(predictor, config.inputs, out_dir=config.out, progress=progress,
+                         resume=config.resume, truth=truth)
