@@ -25,6 +25,15 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
+    from chestx.synth.cohort import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
+                      workers=1)
+
+
 @pytest.fixture
 def run_cli(capsys):
     """Run ``chestx ARGS...`` in-process; return (exit_code, stdout, stderr)."""

@@ -1,4 +1,4 @@
-"""Fixtures of the data tests: a tiny synthetic dataset and hand-made NIH-style folders."""
+"""Fixtures of the data tests: hand-made NIH-style folders."""
 
 from __future__ import annotations
 
@@ -74,10 +74,3 @@ def nih_folder(tmp_path: Path) -> Path:
     return tmp_path
 
 
-@pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory) -> Path:
-    """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
-    from chestx.synth.cohort import synthesize
-
-    return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
-                      workers=1)

@@ -290,7 +290,8 @@ def test_a_stale_edit_gets_409_and_the_newer_box_stays(browser, server, dataset)
 
 def test_accepted_proposal_becomes_a_box(browser, checkpoint, tmp_path):
     from chestx.serve.annotate import load_annotate_app
-    from chestx.synth.phantom import render, sample_anatomy
+    from chestx.synth.anatomy import sample_anatomy
+    from chestx.synth.phantom import render
 
     rng = np.random.default_rng(3)
     phantom, _ = render(1024, sample_anatomy(rng), {"Effusion": 1, "Cardiomegaly": 1}, rng)

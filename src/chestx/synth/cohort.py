@@ -63,7 +63,8 @@ from chestx.data.splits import TEST_SHARE, assign_patients
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, NO_FINDING, PAPER_8
 from chestx.progress import track
-from chestx.synth.phantom import follow_up, render, sample_anatomy
+from chestx.synth.anatomy import follow_up, sample_anatomy
+from chestx.synth.phantom import render
 
 #: Findings drawn into the images (learnable); the others never appear except Pneumonia.
 PLANTED_FINDINGS: tuple[str, ...] = (
