@@ -585,14 +585,13 @@ def predict_command(
     --gt, the overlays are judged against the hand-drawn boxes). Exit status 0 when at least
     one image was predicted (skipped files are listed on stderr), 2 when none could be.
     """
-    from chestx.data.nih import read_bbox_list
+    from chestx.data.bbox_csv import boxes_by_image, read_bbox_list
     from chestx.inference.predictor import (
         Predictor,
         predict_paths,
         predictions_json,
         summary_line,
     )
-    from chestx.localize.boxes import boxes_by_image
 
     if resume and out is None:
         raise ChestxError("--resume needs --out (the folder of the run to continue)")
@@ -709,7 +708,7 @@ def boxes_export_command(
                                    help="Size written for images not found (NIH: 1024)."),
 ) -> None:
     """One PASCAL VOC XML per box: OUT/<image stem>_<finding>_<k>.xml."""
-    from chestx.data.annotations import export_voc, image_size_reader
+    from chestx.data.voc import export_voc, image_size_reader
 
     written = export_voc(gt, out, image_size_reader(images, image_size))
     typer.echo(f"wrote {len(written)} VOC files to {out}")
@@ -721,7 +720,7 @@ def boxes_import_command(
     out: Path = typer.Option(..., "--out", help="BBox_List_2017.csv to write."),
 ) -> None:
     """BBox_List_2017.csv (NIH format) from a folder of VOC XML files; bad files are listed."""
-    from chestx.data.annotations import import_voc
+    from chestx.data.voc import import_voc
 
     count, bad = import_voc(folder, out)
     for path, reason in bad:

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from serve_fixtures import BROWSER_MARKS, live, make_dataset
 
-from chestx.data.annotations import read_voc, read_voc_dir
-from chestx.data.nih import read_bbox_list
+from chestx.data.bbox_csv import read_bbox_list
+from chestx.data.voc import read_voc, read_voc_dir
 
 VIEWPORT = {"width": 1280, "height": 820}
 
@@ -109,7 +109,7 @@ def test_drawn_box_lands_in_xml_and_csv_in_image_pixels(browser, server, dataset
     assert np.allclose(row[["x", "y", "w", "h"]].astype(float), 256, atol=256 * 0.02)
     xml = dataset / "annotations" / "00000001_000_Effusion_1.xml"
     box = read_voc(xml)
-    assert (box.x, box.y, box.w, box.h) == tuple(row[["x", "y", "w", "h"]])
+    assert box.box.xywh == tuple(row[["x", "y", "w", "h"]])
     assert (box.width, box.height, box.annotator) == (1024, 1024, "tester")
     page.wait_for_selector("#save-status:has-text('saved')")
 

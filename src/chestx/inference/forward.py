@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from chestx.boxes import Box
 from chestx.data.tensors import to_tensor
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.localize.boxes import Box
 from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source

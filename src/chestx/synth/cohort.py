@@ -57,7 +57,7 @@ import pandas as pd
 from PIL import Image
 
 from chestx.atomic import atomic_path, atomic_write_text
-from chestx.data.annotations import write_bbox_list
+from chestx.data.bbox_csv import write_bbox_list
 from chestx.data.nih import DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST
 from chestx.data.splits import TEST_SHARE, assign_patients
 from chestx.errors import ChestxError
