@@ -76,6 +76,9 @@ def test_write_pred_boxes_header_and_rows(tmp_path):
     assert read == [PRED_COLUMNS, ["a.png", "Mass", "1.0", "2.0", "3.0", "4.0", "0.5000"]]
     assert read_bbox_list(path).iloc[0].tolist() == ["a.png", "Mass", 1.0, 2.0, 3.0, 4.0]
     assert not write_pred_boxes(tmp_path / "empty.csv", []).read_text().strip().count("\n")
+    assert path.read_bytes().count(b"\r\n") == 2
+    plain = write_pred_boxes(tmp_path / "plain.csv", rows, line_end="\n").read_bytes()
+    assert plain == path.read_bytes().replace(b"\r\n", b"\n")
 
 
 def test_the_bbox_list_writer_speaks_nih(tmp_path):

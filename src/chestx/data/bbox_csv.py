@@ -116,13 +116,16 @@ def pred_row(image: str, box: Box, coordinates: str = "%.1f", score: str = "%.4f
             "" if math.isnan(box.score) else score % box.score]
 
 
-def write_pred_boxes(path: str | os.PathLike, rows: Iterable[Sequence[str]]) -> Path:
+def write_pred_boxes(path: str | os.PathLike, rows: Iterable[Sequence[str]],
+                     line_end: str = "\r\n") -> Path:
     """Write ``boxes.csv`` (:data:`PRED_COLUMNS`, rows of :func:`pred_row`) atomically, the
-    folder created; the one writer of that table. Returns its path."""
+    folder created; the one writer of that table. ``line_end``: ``\\r\\n`` as
+    ``predictions.csv`` beside it (``chestx predict``), ``\\n`` for ``chestx evaluate``'s box
+    tables, as they have always been written. Returns its path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "w") as handle:
-        writer = csv.writer(handle)
+        writer = csv.writer(handle, lineterminator=line_end)
         writer.writerow(PRED_COLUMNS)
         writer.writerows(rows)
     return path

@@ -282,7 +282,7 @@ def write_boxes(boxes: pd.DataFrame, path: str | os.PathLike) -> Path:
     rows = [pred_row(image, Box(x, y, w, h, score, finding), "%.6g", "%.6g")
             for image, finding, x, y, w, h, score in boxes[PRED_COLUMNS].itertuples(
                 index=False, name=None)]
-    return write_pred_boxes(path, rows)
+    return write_pred_boxes(path, rows, line_end="\n")
 
 
 def summary_line(method: str, scores: pd.DataFrame) -> str:
