@@ -138,8 +138,7 @@ class ProposalMaker:
                 self._cache.move_to_end(image)
                 return self._cache[image]
         prediction = self.predictor.predict_grays([read_gray(path)], [image])[0]
-        found = [{"finding": box.finding, "x": float(box.x), "y": float(box.y),
-                  "w": float(box.w), "h": float(box.h), "score": float(box.score)}
+        found = [{"finding": box.finding, **box.to_dict()}
                  for box in prediction.boxes if box.finding in findings]
         with self._lock:
             self._cache[image] = found
