@@ -110,6 +110,15 @@ def _class_indices(classes: Sequence[str], wanted: Sequence) -> list[int] | None
     return [i for i, name in enumerate(classes) if name in named]
 
 
+def _heatmap_classes(classes: Sequence[str], heatmap_classes: Sequence[str] | None,
+                     wanted: Sequence) -> list[int] | None:
+    """The class indices whose heatmaps one batch needs: ``heatmap_classes`` when given, else
+    those named in the batch's finding lists (``None``: all)."""
+    if heatmap_classes is not None:
+        return [classes.index(c) for c in heatmap_classes if c in classes]
+    return _class_indices(classes, wanted)
+
+
 def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findings=None,
                     threshold: float = DEFAULT_THRESHOLD, method: str = DEFAULT_METHOD,
                     batch_size: int = 8, names: Sequence[str] | None = None,
@@ -149,9 +158,8 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
     starts = range(0, len(images), batch_size)
     batches = (torch.stack([to_tensor(gray, size) for gray in images[s:s + batch_size]])
                for s in starts)
-    asked = ([classes.index(c) for c in heatmap_classes if c in classes]
-             if heatmap_classes is not None
-             else _class_indices(classes, wanted[s:s + batch_size]) for s in starts)
+    asked = (_heatmap_classes(classes, heatmap_classes, wanted[s:s + batch_size])
+             for s in starts)
     results = []
     outputs = forward_batches(model, batches, heatmap_source(heatmap), asked)
     for start, out in zip(starts, outputs, strict=True):
