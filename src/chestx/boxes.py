@@ -1,5 +1,7 @@
-"""The one box type of chestx: a finding's box on an image, ``x, y, w, h`` in stored-image
-pixels, top-left origin, with an optional score (hand-drawn boxes score 1)."""
+"""The one box type of chestx: a finding's box on an image, with an optional score.
+
+``x, y, w, h`` are pixels of the stored image, top-left origin; a hand-drawn box scores 1.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The box CSVs: NIH's ``BBox_List_2017.csv`` (read and written) and the predicted-box table
-``boxes.csv`` (:data:`PRED_COLUMNS`, written).
+"""The box CSVs: NIH's ``BBox_List_2017.csv`` (read and written) and ``boxes.csv`` (written).
+
+``boxes.csv`` is the predicted-box table (:data:`PRED_COLUMNS`).
 
 ``BBox_List_2017.csv`` has the header ``Image Index,Finding Label,Bbox [x,y,w,h],,,`` (9 fields
 over 6-field rows), lists its boxes by finding and names Infiltration ``Infiltrate``

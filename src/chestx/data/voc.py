@@ -1,5 +1,7 @@
-"""PASCAL VOC files of hand-drawn boxes: one instance a file (:class:`BoxAnnotation`), a
-folder of them, and their conversion to and from ``BBox_List_2017.csv``.
+"""PASCAL VOC files of hand-drawn boxes: one instance a file, folders of them <-> the CSV.
+
+One :class:`BoxAnnotation` a file; a folder of them converts to and from
+``BBox_List_2017.csv``.
 
 The paper's radiologists drew one box per finding instance and saved each in its own XML file
 (§2.4). An instance file::

@@ -1,5 +1,7 @@
-"""One DICOM file -> a candidate image: header scan, frontal selection, decoding to a staged
-PNG (the per-file work of :mod:`chestx.database.ingest`, run in worker processes)."""
+"""One DICOM file -> a candidate image: header scan, frontal selection, staged PNG.
+
+The per-file work of :mod:`chestx.database.ingest`, run in worker processes.
+"""
 
 from __future__ import annotations
 

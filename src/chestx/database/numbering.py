@@ -1,5 +1,8 @@
-"""NIH numbering of ingested images: patients and follow-ups in time order, their
-``Data_Entry_2017.csv`` and ``id_map.csv`` rows, and the patient-wise test split."""
+"""NIH numbering of ingested images: their names, table rows and patient-wise test split.
+
+Patients and follow-ups are numbered in time order; each new image gets its
+``Data_Entry_2017.csv`` and ``id_map.csv`` rows.
+"""
 
 from __future__ import annotations
 

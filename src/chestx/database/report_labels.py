@@ -1,5 +1,4 @@
-"""Report texts of ingested images: the reports CSV, and the labeler run on the texts that
-changed since the last ingest."""
+"""Report texts of ingested images: the reports CSV, and the labeler on changed texts."""
 
 from __future__ import annotations
 

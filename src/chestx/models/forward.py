@@ -1,5 +1,7 @@
-"""The one batched forward: a model and batches of images -> logits, probabilities and,
-optionally, class heatmaps; validation, evaluation and prediction all run models through it."""
+"""The one batched forward, shared by validation, evaluation and prediction.
+
+A model and batches of images -> logits, probabilities and, optionally, class heatmaps.
+"""
 
 from __future__ import annotations
 
