@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from chestx.data.annotations import AnnotationStore
-from chestx.data.nih import read_bbox_list
+from chestx.data.bbox_csv import read_bbox_list
 
 
 def median_save(store: AnnotationStore, repeats: int) -> float:

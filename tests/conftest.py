@@ -25,6 +25,15 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory) -> Path:
+    """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
+    from chestx.synth.cohort import synthesize
+
+    return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
+                      workers=1)
+
+
 @pytest.fixture
 def run_cli(capsys):
     """Run ``chestx ARGS...`` in-process; return (exit_code, stdout, stderr)."""
@@ -56,12 +65,3 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="session")
-def synth_dir(tmp_path_factory) -> Path:
-    """A tiny synthetic dataset (n=40, 64 px), written once per test session."""
-    from chestx.synth.cohort import synthesize
-
-    return synthesize(tmp_path_factory.mktemp("synth") / "nih", n=40, size=64, seed=3,
-                      workers=1)

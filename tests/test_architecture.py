@@ -22,7 +22,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 #: still sees them): module -> the chestx module it imports lazily.
 LAZY_FOR_START_UP = {
     "chestx.data.images": "chestx.data.dicom",  # pydicom only for DICOM files
-    "chestx.database.ingest": "chestx.reports",  # spaCy only when reports are labeled
+    "chestx.database.report_labels": "chestx.reports",  # spaCy only when reports are labeled
 }
 
 

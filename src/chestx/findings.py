@@ -36,9 +36,12 @@ PAPER_8: tuple[str, ...] = FINDINGS[:8]
 
 NO_FINDING = "No Finding"
 
+#: NIH's spelling of a finding in ``BBox_List_2017.csv`` where it differs from the image label.
+BBOX_LIST_SPELLING: dict[str, str] = {"Infiltration": "Infiltrate"}
+
 #: Other spellings met in NIH files and reports -> canonical NIH spelling.
 ALIASES: dict[str, str] = {
-    "Infiltrate": "Infiltration",
+    **{listed: name for name, listed in BBOX_LIST_SPELLING.items()},
     "Pleural Thickening": "Pleural_Thickening",
     "Pleural_thickening": "Pleural_Thickening",
     "Pleural effusion": "Effusion",

@@ -11,13 +11,13 @@ import pytest
 import torch
 from PIL import Image
 
+from chestx.data.bbox_csv import read_bbox_list
 from chestx.data.datasets import NIHDataset
 from chestx.data.nih import (
     DATA_ENTRY_COLUMNS,
     UNKNOWN,
     find_images,
     parse_age,
-    read_bbox_list,
     read_data_entry,
     read_split_list,
 )
@@ -121,33 +121,6 @@ def test_missing_csv_and_folder(tmp_path):
         read_data_entry(tmp_path)
     with pytest.raises(ChestxError, match="dataset folder not found"):
         read_data_entry(tmp_path / "nowhere")
-
-
-BBOX_CSV = (
-    "Image Index,Finding Label,Bbox [x,y,w,h],,,\n"
-    "00013118_008.png,Atelectasis,225.084745762712,547.019216763771,86.7796610169491,"
-    "79.1864406779661\n"
-    "00000003_000.png,Infiltrate,10.5,20,30,40.25\n"
-)
-
-
-def test_bbox_list_odd_header_and_infiltrate_alias(tmp_path):
-    assert BBOX_CSV.splitlines()[0].count(",") == 8  # 9 header fields over 6-field rows
-    path = tmp_path / "BBox_List_2017.csv"
-    path.write_text(BBOX_CSV)
-    boxes = read_bbox_list(path)
-    assert list(boxes.columns) == ["Image Index", "Finding Label", "x", "y", "w", "h"]
-    assert boxes["Finding Label"].tolist() == ["Atelectasis", "Infiltration"]
-    assert boxes.loc[1, ["x", "y", "w", "h"]].tolist() == [10.5, 20.0, 30.0, 40.25]
-    assert boxes.loc[0, "x"] == pytest.approx(225.084745762712)
-    assert read_bbox_list(tmp_path).equals(boxes)  # the folder works too
-
-
-def test_bbox_list_plain_header_with_score(tmp_path):
-    path = tmp_path / "boxes.csv"
-    path.write_text("Image Index,Finding Label,x,y,w,h,score\na.png,Mass,1,2,3,4,0.9\n")
-    boxes = read_bbox_list(path)
-    assert boxes.iloc[0].tolist() == ["a.png", "Mass", 1.0, 2.0, 3.0, 4.0]
 
 
 def test_split_list_without_trailing_newline_and_crlf(tmp_path):
@@ -284,14 +257,14 @@ def test_package_exports_load_lazily_without_other_stages():
     import sys
 
     code = ("import sys, chestx.data as d; d.NIHDataset; d.read_gray; d.make_split; "
-            "d.dataset_stats; "
+            "d.dataset_stats; d.read_bbox_list; "
             "print(sorted(m for m in sys.modules if m.startswith('chestx.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     loaded = eval(out)  # a printed list of module names
     assert not {"chestx.data.dicom", "chestx.database.ingest", "chestx.data.cache"} & set(loaded)
     assert not [m for m in loaded if m.startswith(("chestx.synth", "chestx.database"))]
-    assert "chestx.data.nih" in loaded
+    assert "chestx.data.nih" in loaded and "chestx.data.bbox_csv" in loaded
 
 
 def test_gzip_data_under_a_csv_name(tmp_path, original_csv):

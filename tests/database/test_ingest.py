@@ -15,8 +15,10 @@ from PIL import Image
 
 import chestx.synth.dicoms as samples
 from chestx.data.datasets import NIHDataset
-from chestx.database import ingest as ingest_module
-from chestx.database.ingest import age_years, ingest, view_of
+from chestx.database import candidates
+from chestx.database.ingest import ingest
+from chestx.database.numbering import age_years
+from chestx.database.views import view_of
 
 NIH_HEADER = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,"
               "View Position,OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]")
@@ -174,7 +176,7 @@ def test_interrupted_run_resumes_without_decoding_twice(mixed, tmp_path, monkeyp
     root, _, _ = mixed
     out = tmp_path / "data"
     decoded = []
-    real = ingest_module.to_gray8
+    real = candidates.to_gray8
 
     def counting(ds, path):
         if len(decoded) == 2:
@@ -182,14 +184,14 @@ def test_interrupted_run_resumes_without_decoding_twice(mixed, tmp_path, monkeyp
         decoded.append(path)
         return real(ds, path)
 
-    monkeypatch.setattr(ingest_module, "to_gray8", counting)
+    monkeypatch.setattr(candidates, "to_gray8", counting)
     with pytest.raises(KeyboardInterrupt):
         ingest(root, out, size=64, progress=False)
     assert len(list((out / ".ingest_staging").glob("*.png"))) == 2
     assert not (out / "Data_Entry_2017.csv").exists()
     first_two = list(decoded)
     decoded.clear()
-    monkeypatch.setattr(ingest_module, "to_gray8",
+    monkeypatch.setattr(candidates, "to_gray8",
                         lambda ds, path: (decoded.append(path), real(ds, path))[1])
     summary = ingest(root, out, size=64, progress=False)
     assert summary.added == 5

@@ -44,7 +44,7 @@ def blob_folder(tmp_path, make_blob):
 
 def test_localize_ground_truth_boxes_each_gt_class_once_per_generator(brightness_net,
                                                                       blob_folder):
-    from chestx.data.nih import read_bbox_list
+    from chestx.data.bbox_csv import read_bbox_list
 
     gt = read_bbox_list(blob_folder)
     boxes, problems = localize_ground_truth(brightness_net, blob_folder, gt, ("peak", "paper"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from chestx.localize import Box
+from chestx.boxes import Box
 from chestx.localize.drawing import (
     CORRECT_COLOR,
     FALSE_COLOR,

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from scipy import ndimage
 
-from chestx.data.nih import BBOX_COLUMNS
-from chestx.localize import boxes_to_frame, build_generator
+from chestx.data.bbox_csv import BBOX_COLUMNS, boxes_to_frame
+from chestx.localize import build_generator
 from chestx.metrics.localization import MEASURES, localization_scores, mean_acc
 
 SIZE, CELLS = 256, 8

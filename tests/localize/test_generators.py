@@ -12,9 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from chestx.boxes import Box
 from chestx.localize import (
     GENERATORS,
-    Box,
     PeakBoxGenerator,
     ThresholdBoxGenerator,
     build_generator,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from chestx.data.nih import BBOX_COLUMNS
+from chestx.data.bbox_csv import BBOX_COLUMNS
 from chestx.errors import ChestxError
 from chestx.localize.geometry import box_iobb, box_iou
 from chestx.metrics.localization import (

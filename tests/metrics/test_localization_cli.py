@@ -11,7 +11,7 @@ from chestx.metrics.localization import RESULT_COLUMNS
 
 @pytest.fixture(scope="module")
 def nih_boxes(shared_dir):
-    from chestx.data.nih import read_bbox_list
+    from chestx.data.bbox_csv import read_bbox_list
 
     path = shared_dir / "data" / "nih" / "BBox_List_2017.csv.gz"
     return path, read_bbox_list(path)

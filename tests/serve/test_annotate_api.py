@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from serve_fixtures import files_of, make_dataset
 
-from chestx.data.annotations import read_voc
+from chestx.data.bbox_csv import read_bbox_list
 from chestx.data.images import read_gray
-from chestx.data.nih import read_bbox_list
+from chestx.data.voc import read_voc
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
@@ -103,7 +103,7 @@ def test_create_move_delete_write_xml_and_csv(client, dataset):
     assert box["id"] == "00000002_000_Mass_1" and box["version"] == 1 and box["annotator"] == "bob"
     xml = dataset / "annotations" / "00000002_000_Mass_1.xml"
     saved = read_voc(xml)
-    assert (saved.x, saved.y, saved.w, saved.h, saved.width) == (10, 20, 30, 40, 256)
+    assert (*saved.box.xywh, saved.width) == (10, 20, 30, 40, 256)
     assert read_bbox_list(dataset).values.tolist() == [[MASS, "Mass", 10, 20, 30, 40]]
 
     second = new_box(client, x=100.25).json()
@@ -112,7 +112,7 @@ def test_create_move_delete_write_xml_and_csv(client, dataset):
     moved = client.put(f"/api/boxes/{box['id']}", json={
         "x": 50.5, "y": 60, "w": 30, "h": 40, "version": 1, "uid": box["uid"]})
     assert moved.status_code == 200 and moved.json()["version"] == 2
-    assert read_voc(xml).x == 50.5
+    assert read_voc(xml).box.x == 50.5
     gone = client.delete(f"/api/boxes/{second['id']}",
                          params={"version": 1, "uid": second["uid"]})
     assert gone.status_code == 200 and gone.json()["id"] == second["id"]
@@ -221,12 +221,12 @@ def test_without_a_model_proposals_are_404(client):
 
 
 def test_a_disk_that_refuses_the_write_is_a_clear_500(client, dataset, monkeypatch):
-    import chestx.data.annotations as annotations
+    import chestx.data.voc as voc
 
     def full_disk(path, text):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(annotations, "atomic_write_text", full_disk)
+    monkeypatch.setattr(voc, "atomic_write_text", full_disk)  # the instance file's writer
     answer = new_box(client)
     assert answer.status_code == 500
     assert answer.json()["detail"] == "could not save ([Errno 28] No space left on device)"

@@ -18,8 +18,8 @@ import pytest
 from PIL import Image
 from serve_fixtures import BROWSER_MARKS, live, make_dataset
 
-from chestx.data.annotations import read_voc, read_voc_dir
-from chestx.data.nih import read_bbox_list
+from chestx.data.bbox_csv import read_bbox_list
+from chestx.data.voc import read_voc, read_voc_dir
 
 VIEWPORT = {"width": 1280, "height": 820}
 
@@ -109,7 +109,7 @@ def test_drawn_box_lands_in_xml_and_csv_in_image_pixels(browser, server, dataset
     assert np.allclose(row[["x", "y", "w", "h"]].astype(float), 256, atol=256 * 0.02)
     xml = dataset / "annotations" / "00000001_000_Effusion_1.xml"
     box = read_voc(xml)
-    assert (box.x, box.y, box.w, box.h) == tuple(row[["x", "y", "w", "h"]])
+    assert box.box.xywh == tuple(row[["x", "y", "w", "h"]])
     assert (box.width, box.height, box.annotator) == (1024, 1024, "tester")
     page.wait_for_selector("#save-status:has-text('saved')")
 
@@ -290,7 +290,8 @@ def test_a_stale_edit_gets_409_and_the_newer_box_stays(browser, server, dataset)
 
 def test_accepted_proposal_becomes_a_box(browser, checkpoint, tmp_path):
     from chestx.serve.annotate import load_annotate_app
-    from chestx.synth.phantom import render, sample_anatomy
+    from chestx.synth.anatomy import sample_anatomy
+    from chestx.synth.phantom import render
 
     rng = np.random.default_rng(3)
     phantom, _ = render(1024, sample_anatomy(rng), {"Effusion": 1, "Cardiomegaly": 1}, rng)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from serve_fixtures import make_dataset
 
-from chestx.data.annotations import write_bbox_list
+from chestx.data.bbox_csv import write_bbox_list
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 

@@ -27,7 +27,8 @@ pytestmark = BROWSER_MARKS
 @pytest.fixture
 def phantom_png(tmp_path) -> Path:
     """A synthetic chest with an effusion, as a user's PNG."""
-    from chestx.synth.phantom import render, sample_anatomy
+    from chestx.synth.anatomy import sample_anatomy
+    from chestx.synth.phantom import render
 
     rng = np.random.default_rng(7)
     gray, _ = render(384, sample_anatomy(rng), {"Effusion": 1}, rng)

@@ -9,15 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from chestx.data.bbox_csv import BBOX_HEADER, read_bbox_list
 from chestx.data.datasets import NIHDataset
-from chestx.data.nih import (
-    BBOX_HEADER,
-    DATA_ENTRY_COLUMNS,
-    find_images,
-    read_bbox_list,
-    read_data_entry,
-    read_split_list,
-)
+from chestx.data.nih import DATA_ENTRY_COLUMNS, find_images, read_data_entry, read_split_list
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, PAPER_8, split_labels
 from chestx.synth.cohort import BOXED_FINDINGS, PLANTED_FINDINGS, plan_cohort, synthesize

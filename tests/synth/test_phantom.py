@@ -5,16 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from chestx.synth.phantom import (
-    LOCAL,
-    Acquisition,
-    Anatomy,
-    Canvas,
-    heart_mask,
-    lose_volume,
-    render,
-    sample_anatomy,
-)
+from chestx.synth.anatomy import Acquisition, Anatomy, Canvas, sample_anatomy
+from chestx.synth.phantom import LOCAL, heart_mask, lose_volume, render
 
 QUIET = Acquisition(noise=0.0)  # no noise: the only difference is the finding
 

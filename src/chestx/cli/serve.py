@@ -50,7 +50,7 @@ def annotate_command(config: AnnotateConfig) -> None:
 @configured(VocExportConfig)
 def boxes_export_command(config: VocExportConfig) -> None:
     """One PASCAL VOC XML per box: OUT/<image stem>_<finding>_<k>.xml."""
-    from chestx.data.annotations import export_voc, image_size_reader
+    from chestx.data.voc import export_voc, image_size_reader
 
     written = export_voc(config.gt, config.out,
                          image_size_reader(config.images, config.image_size))
@@ -61,7 +61,7 @@ def boxes_export_command(config: VocExportConfig) -> None:
 @configured(VocImportConfig)
 def boxes_import_command(config: VocImportConfig) -> None:
     """BBox_List_2017.csv (NIH format) from a folder of VOC XML files; bad files are listed."""
-    from chestx.data.annotations import import_voc
+    from chestx.data.voc import import_voc
 
     count, bad = import_voc(config.folder, config.out)
     for path, reason in bad:

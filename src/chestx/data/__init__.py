@@ -15,7 +15,7 @@ _EXPORTS = {
     "DATA_ENTRY_COLUMNS": "nih",
     "NIHDataset": "datasets",
     "find_images": "nih",
-    "read_bbox_list": "nih",
+    "read_bbox_list": "bbox_csv",
     "read_data_entry": "nih",
     "read_split_list": "nih",
     "load_split": "splits",

@@ -3,7 +3,8 @@
 A dataset folder holds::
 
     Data_Entry_2017.csv      (or .csv.gz) one row per image, 11 columns (DATA_ENTRY_COLUMNS)
-    BBox_List_2017.csv       optional: hand-drawn boxes, x, y, w, h in stored-image pixels
+    BBox_List_2017.csv       optional: hand-drawn boxes (read and written by
+                             :mod:`chestx.data.bbox_csv`)
     train_val_list.txt       official patient-wise split, one Image Index a line
     test_list.txt
     images/*.png             or images_001/images/*.png ... images_012/images/*.png
@@ -14,14 +15,11 @@ Quirks handled (all seen in the real files):
   trailing comma on the header (12 fields, 11 per row), zero-padded ``Follow-up #`` and
   ``Patient ID`` (``000``, ``00000001``) and ages with a unit (``058Y``, ``011M``, ``001D``).
   The v2020 form has plain integers. Both read to the same normalized frame.
-- ``BBox_List_2017.csv`` has the header ``Image Index,Finding Label,Bbox [x,y,w,h],,,``
-  (9 fields over 6-field rows) and names Infiltration ``Infiltrate``.
 - The split lists have no trailing newline.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import os
 from collections.abc import Callable, Sequence
@@ -49,16 +47,9 @@ DATA_ENTRY_COLUMNS: list[str] = [
     "y]",
 ]
 
-#: Columns of the frame :func:`read_bbox_list` returns.
-BBOX_COLUMNS: list[str] = ["Image Index", "Finding Label", "x", "y", "w", "h"]
-
-#: The header NIH writes on ``BBox_List_2017.csv`` (9 fields for 6-field rows).
-BBOX_HEADER = "Image Index,Finding Label,Bbox [x,y,w,h],,,"
-
 #: Looked for in this order: NIH's file as first released, then as re-released in 2020.
 DATA_ENTRY_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017.csv.gz",
                     "Data_Entry_2017_v2020.csv", "Data_Entry_2017_v2020.csv.gz")
-BBOX_NAMES = ("BBox_List_2017.csv", "BBox_List_2017.csv.gz")
 TRAIN_VAL_LIST = "train_val_list.txt"
 TEST_LIST = "test_list.txt"
 
@@ -78,7 +69,7 @@ def _is_gzip(path: Path) -> bool:
         return False
 
 
-def _first_line(path: Path) -> str:
+def first_line(path: Path) -> str:
     opener = gzip.open if _is_gzip(path) else open
     try:
         with opener(path, "rt", encoding="utf-8-sig", newline="") as handle:
@@ -87,7 +78,7 @@ def _first_line(path: Path) -> str:
         raise ChestxError(f"{path}: cannot read ({exc})") from exc
 
 
-def _read_rows(path: Path, names: Sequence[str], spare: int) -> pd.DataFrame:
+def read_rows(path: Path, names: Sequence[str], spare: int) -> pd.DataFrame:
     """Read a headered CSV as strings under ``names``; up to ``spare`` trailing empty fields
     per row are tolerated (the NIH trailing comma) and dropped."""
     extra = [f"_spare{i}" for i in range(spare)]
@@ -163,20 +154,20 @@ def read_data_entry(path: str | os.PathLike) -> pd.DataFrame:
     is not NIH's, unparseable numbers, unknown finding names or duplicate image names.
     """
     path = data_entry_path(path)
-    header = _first_line(path)
+    header = first_line(path)
     if not header.startswith("Image Index,Finding Labels"):
         raise ChestxError(f"{path}: not an NIH Data_Entry file (header {header[:60]!r})")
-    frame = _read_rows(path, DATA_ENTRY_COLUMNS, spare=2)
+    frame = read_rows(path, DATA_ENTRY_COLUMNS, spare=2)
     frame = frame.apply(lambda col: col.str.strip())
     for column in ("Follow-up #", "Patient ID"):
-        frame[column] = _to_numbers(path, frame, column, int)
+        frame[column] = to_numbers(path, frame, column, int)
     for column in ("OriginalImage[Width", "Height]"):
-        frame[column] = _to_numbers(path, frame, column, int, empty=UNKNOWN)
+        frame[column] = to_numbers(path, frame, column, int, empty=UNKNOWN)
     for column in ("OriginalImagePixelSpacing[x", "y]"):
-        frame[column] = _to_numbers(path, frame, column, float, empty=np.nan)
-    frame["Patient Age"] = _map_cells(path, frame, "Patient Age", _age_or_unknown)
+        frame[column] = to_numbers(path, frame, column, float, empty=np.nan)
+    frame["Patient Age"] = map_cells(path, frame, "Patient Age", _age_or_unknown)
     frame["Patient Age"] = frame["Patient Age"].astype(np.int64)
-    frame["Finding Labels"] = _map_cells(path, frame, "Finding Labels", _canonical_cell)
+    frame["Finding Labels"] = map_cells(path, frame, "Finding Labels", _canonical_cell)
     duplicated = frame["Image Index"].duplicated()
     if duplicated.any():
         name = frame["Image Index"][duplicated].iloc[0]
@@ -188,7 +179,7 @@ def _age_or_unknown(cell: str) -> int:
     return UNKNOWN if cell == "" else parse_age(cell)
 
 
-def _to_numbers(path: Path, frame: pd.DataFrame, column: str, kind: type,
+def to_numbers(path: Path, frame: pd.DataFrame, column: str, kind: type,
                 empty: float | None = None) -> pd.Series:
     """Cells -> int64/float64; an empty cell becomes ``empty`` (an error when ``None``)."""
     blank = (frame[column] == "") & (empty is not None)
@@ -203,7 +194,7 @@ def _to_numbers(path: Path, frame: pd.DataFrame, column: str, kind: type,
     return values.astype(np.int64 if kind is int else np.float64)
 
 
-def _map_cells(path: Path, frame: pd.DataFrame, column: str, parse: Callable) -> pd.Series:
+def map_cells(path: Path, frame: pd.DataFrame, column: str, parse: Callable) -> pd.Series:
     """Apply ``parse`` once per distinct cell (fast on 112k rows); errors name the line."""
     mapping = {}
     for cell in frame[column].unique():
@@ -214,36 +205,6 @@ def _map_cells(path: Path, frame: pd.DataFrame, column: str, parse: Callable) ->
             raise ChestxError(f"{path}: line {row + 2}: bad {column!r} value {cell!r} "
                               f"({str(exc).strip(chr(39))})") from exc
     return frame[column].map(mapping)
-
-
-def read_bbox_list(path: str | os.PathLike) -> pd.DataFrame:
-    """Read ``BBox_List_2017.csv`` -> frame with :data:`BBOX_COLUMNS`.
-
-    Accepts NIH's odd header (``Bbox [x,y,w,h],,,``: 9 fields over 6-field rows) and a plain
-    ``Image Index,Finding Label,x,y,w,h[,score]`` header. ``Finding Label`` is canonical
-    (``Infiltrate`` -> ``Infiltration``); ``x, y, w, h`` are float64 pixels of the stored
-    image, top-left origin. ``path`` may be the dataset folder.
-    """
-    path = Path(path)
-    if path.is_dir():
-        found = [path / n for n in BBOX_NAMES if (path / n).is_file()]
-        if not found:
-            raise ChestxError(f"{path / BBOX_NAMES[0]}: not found")
-        path = found[0]
-    if not path.is_file():
-        raise ChestxError(f"{path}: not found")
-    fields = [f.strip() for f in next(csv.reader([_first_line(path)]), [])]
-    if fields[:2] != ["Image Index", "Finding Label"]:
-        raise ChestxError(f"{path}: not an NIH BBox file (header {fields[:3]!r})")
-    if fields[2:6] == ["x", "y", "w", "h"]:  # plain form, maybe with a score column
-        frame = _read_rows(path, fields, spare=1)[BBOX_COLUMNS]
-    else:  # NIH's "Bbox [x,y,w,h],,," header
-        frame = _read_rows(path, BBOX_COLUMNS, spare=max(len(fields) - len(BBOX_COLUMNS), 1))
-    frame = frame.apply(lambda col: col.str.strip())
-    for column in ("x", "y", "w", "h"):
-        frame[column] = _to_numbers(path, frame, column, float)
-    frame["Finding Label"] = _map_cells(path, frame, "Finding Label", canonical)
-    return frame.reset_index(drop=True)
 
 
 def read_split_list(path: str | os.PathLike) -> list[str]:

@@ -1,6 +1,5 @@
-"""The batched forward: a model and grayscale images -> one :class:`Prediction` each
-(probabilities, class heatmaps, boxes): the one result type of chestx's inference.
-"""
+"""Grayscale images -> one :class:`Prediction` each (probabilities, class heatmaps, boxes),
+through the batched forward of :mod:`chestx.models.forward`: chestx's one inference result."""
 
 from __future__ import annotations
 
@@ -10,12 +9,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from chestx.boxes import Box
 from chestx.data.tensors import to_tensor
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.localize.boxes import Box
 from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
+from chestx.models.forward import forward_batches
 
 
 @dataclass(frozen=True)
@@ -102,23 +102,21 @@ def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
     return list(findings)
 
 
-def _forward(model: torch.nn.Module, images: Sequence[np.ndarray], size: int | None,
-             heatmap: str = DEFAULT_SOURCE, classes: Sequence[int] | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """``images`` (uint8 (H, W) each) -> ``(probabilities (N, C), heatmaps (N, C, S, S))``
-    from heatmap source ``heatmap`` (for the class indices ``classes``; ``None``: all)."""
-    device = next(model.parameters()).device
-    batch = torch.stack([to_tensor(gray, size) for gray in images]).to(device)
-    logits, heatmaps = heatmap_source(heatmap)(model, batch, classes)
-    return torch.sigmoid(logits).numpy(), heatmaps.numpy()
-
-
 def _class_indices(classes: Sequence[str], wanted: Sequence) -> list[int] | None:
     """Indices of the classes named in per-image finding lists (``None``: all classes)."""
     if any(names is None for names in wanted):
         return None
     named = {name for names in wanted for name in names}
     return [i for i, name in enumerate(classes) if name in named]
+
+
+def _heatmap_classes(classes: Sequence[str], heatmap_classes: Sequence[str] | None,
+                     wanted: Sequence) -> list[int] | None:
+    """The class indices whose heatmaps one batch needs: ``heatmap_classes`` when given, else
+    those named in the batch's finding lists (``None``: all)."""
+    if heatmap_classes is not None:
+        return [classes.index(c) for c in heatmap_classes if c in classes]
+    return _class_indices(classes, wanted)
 
 
 def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findings=None,
@@ -157,13 +155,16 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
     wanted = _findings_per_image(findings, len(images))
     names = list(names) if names is not None else [""] * len(images)
     sources = list(sources) if sources is not None else names
+    starts = range(0, len(images), batch_size)
+    batches = (torch.stack([to_tensor(gray, size) for gray in images[s:s + batch_size]])
+               for s in starts)
+    asked = (_heatmap_classes(classes, heatmap_classes, wanted[s:s + batch_size])
+             for s in starts)
     results = []
-    for start in range(0, len(images), batch_size):
+    outputs = forward_batches(model, batches, heatmap_source(heatmap), asked)
+    for start, out in zip(starts, outputs, strict=True):
         chunk = images[start:start + batch_size]
-        asked = ([classes.index(c) for c in heatmap_classes if c in classes]
-                 if heatmap_classes is not None
-                 else _class_indices(classes, wanted[start:start + len(chunk)]))
-        probs, heatmaps = _forward(model, chunk, size, heatmap, asked)
+        probs, heatmaps = out.probabilities, out.heatmaps.numpy()
         for offset, gray in enumerate(chunk):
             n = start + offset
             boxed = wanted[n]

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from chestx.atomic import atomic_path
+from chestx.boxes import Box
 from chestx.inference.forward import Prediction
-from chestx.localize.boxes import Box
 from chestx.localize.drawing import OVERLAY_MIN_SIDE, draw_overlay
 
 

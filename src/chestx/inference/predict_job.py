@@ -3,10 +3,9 @@ to judge the overlays against (when given), the run over files and folders."""
 
 from __future__ import annotations
 
-from chestx.data.nih import read_bbox_list
+from chestx.data.bbox_csv import boxes_by_image, read_bbox_list
 from chestx.inference.predict_config import PredictConfig
 from chestx.inference.predictor import Predictor, PredictRun, predict_paths
-from chestx.localize.boxes import boxes_by_image
 
 
 def run_predict(config: PredictConfig, progress: bool = True) -> PredictRun:

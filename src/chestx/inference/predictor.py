@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from chestx.boxes import Box
 from chestx.data.images import IMAGE_SUFFIXES, read_gray
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.forward import Prediction, localize_images
 from chestx.inference.overlays import write_overlays
 from chestx.inference.tables import PredictionTables
-from chestx.localize.boxes import Box
 from chestx.localize.generators import DEFAULT_METHOD, build_generator
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
 from chestx.models import load_checkpoint
@@ -177,7 +177,7 @@ def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
     :class:`~chestx.inference.tables.PredictionTables`; rewritten every ``save_every`` images
     so that a stopped run can ``resume``) and ``overlays/<stem>__<Finding>.png`` per
     :func:`~chestx.inference.overlays.overlay_findings` finding, judged against ``truth``
-    (ground-truth boxes by image name, as :func:`chestx.localize.boxes.boxes_by_image` reads
+    (ground-truth boxes by image name, as :func:`chestx.data.bbox_csv.boxes_by_image` reads
     them) when given. Heatmaps are dropped from the returned predictions unless
     ``keep_heatmaps`` (a big folder's would not fit in memory). Unreadable files are skipped
     and listed; raises :class:`ChestxError` when no image is found or when every one fails.

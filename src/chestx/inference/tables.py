@@ -3,9 +3,9 @@
 ``predictions.csv``: :data:`PREDICTION_COLUMNS` (``Image Index, Path, Finding Labels``) then
 one probability column per class, in the model's class order; ``Finding Labels`` lists the
 findings at or above the threshold, most probable first, NIH style (``No Finding`` when none).
-``boxes.csv``: :data:`chestx.localize.boxes.PRED_COLUMNS` (``Image Index, Finding Label,
-x, y, w, h, score``) in pixels of the image as stored. ``chestx predict``, ``chestx localize``
-and ``chestx evaluate`` all write them through :class:`PredictionTables`.
+``boxes.csv``: :data:`chestx.data.bbox_csv.PRED_COLUMNS` (``Image Index, Finding Label,
+x, y, w, h, score``) in pixels of the image as stored, written by that codec. ``chestx predict``,
+``chestx localize`` and ``chestx evaluate`` all write them through :class:`PredictionTables`.
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from chestx.atomic import atomic_open
+from chestx.data.bbox_csv import pred_row, write_pred_boxes
 from chestx.errors import ChestxError
 from chestx.findings import NO_FINDING
 from chestx.inference.forward import Prediction
-from chestx.localize.boxes import PRED_COLUMNS, Box
 
 #: The columns of ``predictions.csv`` before the per-class probabilities.
 PREDICTION_COLUMNS = ("Image Index", "Path", "Finding Labels")
@@ -40,12 +40,6 @@ def prediction_row(image: str, path: str, classes: Sequence[str], probabilities:
     positives = [classes[i] for i in order if probabilities[i] >= threshold]
     return [image, path, "|".join(positives) or NO_FINDING,
             *(f"{float(v):.6f}" for v in probabilities)]
-
-
-def box_row(image: str, box: Box) -> list[str]:
-    """One ``boxes.csv`` row."""
-    return [image, box.finding, f"{box.x:.1f}", f"{box.y:.1f}", f"{box.w:.1f}", f"{box.h:.1f}",
-            f"{box.score:.4f}"]
 
 
 class PredictionTables:
@@ -96,11 +90,11 @@ class PredictionTables:
         """Add one prediction's row and its boxes' rows."""
         self.rows.append(prediction_row(p.image, p.source, p.classes, p.probabilities,
                                         p.threshold))
-        self.box_rows += [box_row(p.image, b) for b in p.boxes]
+        self.box_rows += [pred_row(p.image, b) for b in p.boxes]
 
     def write(self) -> list[Path]:
         """Write both files atomically (``out`` is created); return their paths."""
-        return [self.write_predictions(), _write_csv(self.paths[1], PRED_COLUMNS, self.box_rows)]
+        return [self.write_predictions(), write_pred_boxes(self.paths[1], self.box_rows)]
 
     def write_predictions(self) -> Path:
         """Write ``predictions.csv`` alone (``out`` is created); return its path."""

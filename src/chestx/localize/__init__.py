@@ -5,7 +5,6 @@
 - :func:`chestx.localize.drawing.draw_overlay` draws boxes and heatmaps like the paper.
 """
 
-from chestx.localize.boxes import PRED_COLUMNS, Box, boxes_to_frame
 from chestx.localize.generators import (
     GENERATORS,
     PeakBoxGenerator,
@@ -18,11 +17,8 @@ from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
 
 __all__ = [
     "GENERATORS",
-    "PRED_COLUMNS",
-    "Box",
     "PeakBoxGenerator",
     "ThresholdBoxGenerator",
-    "boxes_to_frame",
     "build_generator",
     "heatmap_to_boxes",
     "normalize_heatmap",

@@ -14,7 +14,7 @@ from dataclasses import replace
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from chestx.localize.boxes import Box
+from chestx.boxes import Box
 from chestx.localize.geometry import OVERLAP
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
 

@@ -23,7 +23,7 @@ from typing import Protocol
 import numpy as np
 from scipy import ndimage
 
-from chestx.localize.boxes import Box
+from chestx.boxes import Box
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap, work_shape
 from chestx.registry import Registry
 

@@ -34,10 +34,16 @@ import numpy as np
 import pandas as pd
 
 from chestx.atomic import atomic_path
-from chestx.data.nih import BBOX_COLUMNS, read_bbox_list
+from chestx.boxes import Box
+from chestx.data.bbox_csv import (
+    BBOX_COLUMNS,
+    PRED_COLUMNS,
+    pred_row,
+    read_bbox_list,
+    write_pred_boxes,
+)
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
-from chestx.localize.boxes import PRED_COLUMNS
 from chestx.localize.geometry import ELEMENTWISE
 
 #: Thresholds of the paper's Table 4 (and 19): a hit needs IoBB > T.
@@ -273,10 +279,10 @@ def evaluate_box_files(pred_path: str | os.PathLike, gt_path: str | os.PathLike,
 
 def write_boxes(boxes: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a PRED frame (``Image Index,Finding Label,x,y,w,h,score``) atomically."""
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        boxes.to_csv(tmp, index=False, float_format="%.6g")
-    return path
+    rows = [pred_row(image, Box(x, y, w, h, score, finding), "%.6g", "%.6g")
+            for image, finding, x, y, w, h, score in boxes[PRED_COLUMNS].itertuples(
+                index=False, name=None)]
+    return write_pred_boxes(path, rows, line_end="\n")
 
 
 def summary_line(method: str, scores: pd.DataFrame) -> str:

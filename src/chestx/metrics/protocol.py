@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from chestx.localize.boxes import boxes_to_frame
+from chestx.data.bbox_csv import boxes_to_frame
 from chestx.localize.generators import box_findings, build_generator
 
 

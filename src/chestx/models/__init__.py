@@ -6,6 +6,7 @@
 
 from chestx.models.backbones import BACKBONES, build_backbone, feature_size
 from chestx.models.checkpoint import load_checkpoint, model_from_state, save_checkpoint
+from chestx.models.forward import BatchOutput, forward_batches
 from chestx.models.losses import LOSS_NAMES, LOSSES, PAPER_NAMES, get_loss
 from chestx.models.model_config import MODEL_CONFIG_VERSION, ModelConfig
 from chestx.models.net import ChestXNet, Transition, build_model
@@ -14,7 +15,7 @@ from chestx.models.state import load_weights, read_checkpoint
 
 __all__ = [
     "BACKBONES", "LOSSES", "LOSS_NAMES", "MODEL_CONFIG_VERSION", "PAPER_NAMES", "POOLINGS",
-    "ChestXNet", "GlobalPool", "ModelConfig", "Transition", "build_backbone", "build_model",
-    "feature_size", "get_loss", "load_checkpoint", "load_weights", "lse_pool",
-    "model_from_state", "read_checkpoint", "save_checkpoint",
+    "BatchOutput", "ChestXNet", "GlobalPool", "ModelConfig", "Transition", "build_backbone",
+    "build_model", "feature_size", "forward_batches", "get_loss", "load_checkpoint",
+    "load_weights", "lse_pool", "model_from_state", "read_checkpoint", "save_checkpoint",
 ]

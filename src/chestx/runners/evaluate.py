@@ -15,8 +15,9 @@ import torch
 from torch.utils.data import Dataset
 
 from chestx.atomic import atomic_open
+from chestx.data.bbox_csv import BBOX_NAMES, read_bbox_list
 from chestx.data.images import read_gray
-from chestx.data.nih import BBOX_NAMES, find_images, read_bbox_list, read_data_entry
+from chestx.data.nih import find_images, read_data_entry
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.forward import localize_images

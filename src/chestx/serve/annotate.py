@@ -37,9 +37,10 @@ from PIL import Image
 from pydantic import BaseModel
 
 from chestx import __version__
-from chestx.data.annotations import AnnotationStore, ConflictError, InvalidBoxError, stored_size
+from chestx.data.annotations import AnnotationStore, ConflictError, InvalidBoxError
 from chestx.data.images import read_gray
 from chestx.data.nih import find_images, read_data_entry, read_split_list
+from chestx.data.voc import stored_size
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical, split_labels
 from chestx.inference import Predictor
@@ -137,8 +138,7 @@ class ProposalMaker:
                 self._cache.move_to_end(image)
                 return self._cache[image]
         prediction = self.predictor.predict_grays([read_gray(path)], [image])[0]
-        found = [{"finding": box.finding, "x": float(box.x), "y": float(box.y),
-                  "w": float(box.w), "h": float(box.h), "score": float(box.score)}
+        found = [{"finding": box.finding, **box.to_dict()}
                  for box in prediction.boxes if box.finding in findings]
         with self._lock:
             self._cache[image] = found
@@ -147,23 +147,23 @@ class ProposalMaker:
         return found
 
 
-class NewBox(BaseModel):
-    finding: str
+class BoxRequest(BaseModel):
+    """The body of ``POST /api/images/{image}/boxes`` (``finding`` required) and of
+    ``PUT /api/boxes/{id}`` (``version`` and ``uid`` of the saved box required): a box in
+    stored-image pixels and who draws it."""
+
     x: float
     y: float
     w: float
     h: float
+    finding: str = ""
+    version: int | None = None
+    uid: str = ""
     annotator: str = ""
 
-
-class BoxEdit(BaseModel):
-    x: float
-    y: float
-    w: float
-    h: float
-    version: int
-    uid: str
-    annotator: str = ""
+    @property
+    def xywh(self) -> tuple[float, float, float, float]:
+        return (self.x, self.y, self.w, self.h)
 
 
 def create_annotate_app(dataset: AnnotationDataset, store: AnnotationStore,
@@ -197,7 +197,7 @@ def create_annotate_app(dataset: AnnotationDataset, store: AnnotationStore,
         if split and split not in dataset.splits:
             raise HTTPException(422, f"unknown split {split!r} (this folder has "
                                      f"{', '.join(sorted(dataset.splits)) or 'none'})")
-        counts = Counter(box.image for box in store.boxes())
+        counts = Counter(saved.box.image for saved in store.boxes())
         rows = [{"image": name, "labels": labels, "boxes": counts[name]}
                 for name, labels in dataset.labels.items()
                 if (wanted is None or wanted in labels)
@@ -230,15 +230,19 @@ def create_annotate_app(dataset: AnnotationDataset, store: AnnotationStore,
                 "proposals": proposer.proposals(image, path, dataset.labels[image])}
 
     @app.post("/api/images/{image}/boxes", status_code=201)
-    def create_box(image: str, body: NewBox) -> dict:
+    def create_box(image: str, body: BoxRequest) -> dict:
+        if not body.finding:
+            raise HTTPException(422, "a new box needs its finding")
         size = dataset.size(image)
-        box = store.create(image, body.finding, (body.x, body.y, body.w, body.h), size,
+        box = store.create(image, body.finding, body.xywh, size,
                            annotator=body.annotator.strip() or annotator)
         return box.to_dict()
 
     @app.put("/api/boxes/{box_id}")
-    def update_box(box_id: str, body: BoxEdit) -> dict:
-        box = store.update(box_id, (body.x, body.y, body.w, body.h), body.version, body.uid,
+    def update_box(box_id: str, body: BoxRequest) -> dict:
+        if body.version is None or not body.uid:
+            raise HTTPException(422, "an edit needs the version and uid of the saved box")
+        box = store.update(box_id, body.xywh, body.version, body.uid,
                            annotator=body.annotator.strip() or annotator)
         return box.to_dict()
 

@@ -1,6 +1,6 @@
 """Synthetic data: chest phantoms with planted findings and boxes in the NIH layout
-(:mod:`.cohort`, drawn by :mod:`.phantom`), and sample hospital DICOM files with SR reports
-(:mod:`.dicoms`)."""
+(:mod:`.cohort`, drawn by :mod:`.phantom` over the healthy :mod:`.anatomy`), and sample
+hospital DICOM files with SR reports (:mod:`.dicoms`)."""
 
 from __future__ import annotations
 

@@ -57,13 +57,14 @@ import pandas as pd
 from PIL import Image
 
 from chestx.atomic import atomic_path, atomic_write_text
-from chestx.data.annotations import write_bbox_list
+from chestx.data.bbox_csv import write_bbox_list
 from chestx.data.nih import DATA_ENTRY_COLUMNS, TEST_LIST, TRAIN_VAL_LIST
 from chestx.data.splits import TEST_SHARE, assign_patients
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, NO_FINDING, PAPER_8
 from chestx.progress import track
-from chestx.synth.phantom import follow_up, render, sample_anatomy
+from chestx.synth.anatomy import follow_up, sample_anatomy
+from chestx.synth.phantom import render
 
 #: Findings drawn into the images (learnable); the others never appear except Pneumonia.
 PLANTED_FINDINGS: tuple[str, ...] = (

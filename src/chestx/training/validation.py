@@ -13,46 +13,43 @@ from torch.utils.data import DataLoader, Dataset
 from chestx.errors import ChestxError
 from chestx.metrics.classification import per_class_auc
 from chestx.models import ChestXNet, get_loss
+from chestx.models.forward import forward_batches
 from chestx.progress import new_progress
 from chestx.training.loaders import collate_readable
 
 
-@torch.no_grad()
 def predict(model: ChestXNet, dataset: Dataset, batch_size: int = 16,
             device: torch.device | str = "cpu", workers: int = 0, amp: bool = False,
             progress: bool = False) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray]:
-    """Run ``model`` over ``dataset`` in order.
+    """Run ``model`` over ``dataset`` in order (through :func:`chestx.models.forward_batches`).
 
     Returns ``(probabilities (N, C), labels (N, C), image_ids (N,), logits (N, C))`` for the
     N readable images (unreadable ones are skipped, as the dataset reports them).
     """
-    device = torch.device(device)
-    model = model.to(device).eval()
+    model = model.to(torch.device(device)).eval()
     ids = list(getattr(dataset, "image_ids", range(len(dataset))))
     kept: list[int] = []
-    logits, labels = [], []
-    indexed = _Indexed(dataset)
-    loader = DataLoader(indexed, batch_size=batch_size, shuffle=False, num_workers=workers,
-                        collate_fn=collate_readable)
-    autocast = torch.autocast(device.type, dtype=torch.float16 if device.type == "cuda"
-                              else torch.bfloat16) if amp else nullcontext()
-    with new_progress() if progress else nullcontext() as bar:
-        task = bar.add_task("predict", total=len(loader)) if progress else None
-        for batch in loader:
-            if batch is not None:
-                images, targets, index = batch
-                with autocast:
-                    out = model(images.to(device, non_blocking=True))
-                logits.append(out.float().cpu())
-                labels.append(targets)
-                kept += index.tolist()
-            if bar is not None:
-                bar.advance(task)
+    labels: list[torch.Tensor] = []
+    loader = DataLoader(_Indexed(dataset), batch_size=batch_size, shuffle=False,
+                        num_workers=workers, collate_fn=collate_readable)
+
+    def batches():  # labels and indices are kept aside as the batches go by
+        with new_progress() if progress else nullcontext() as bar:
+            task = bar.add_task("predict", total=len(loader)) if progress else None
+            for batch in loader:
+                if batch is not None:
+                    images, targets, index = batch
+                    labels.append(targets)
+                    kept.extend(index.tolist())
+                    yield images
+                if bar is not None:
+                    bar.advance(task)
+
+    outputs = list(forward_batches(model, batches(), amp=amp))
     if not kept:
         raise ChestxError("no readable images to predict")
-    logit_array = torch.cat(logits).numpy()
-    return (1 / (1 + np.exp(-logit_array)), torch.cat(labels).numpy(),
-            [str(ids[i]) for i in kept], logit_array)
+    return (np.concatenate([out.probabilities for out in outputs]), torch.cat(labels).numpy(),
+            [str(ids[i]) for i in kept], torch.cat([out.logits for out in outputs]).numpy())
 
 
 class _Indexed(Dataset):
