@@ -147,14 +147,33 @@ def label_eval_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     uncertain_positive: bool = typer.Option(False, "--uncertain-positive",
                                             help="Count uncertain (-1) as positive."),
+    errors: Path | None = typer.Option(None, "--errors",
+                                       help="Write every false positive (and false negative) "
+                                            "with the rule id behind it to this CSV."),
+    evidence: Path | None = typer.Option(None, "--evidence",
+                                         help="Evidence JSONL of `chestx label --evidence` for "
+                                              "--errors (default: label the gold CSV's text "
+                                              "column again)."),
+    coding: str = typer.Option("paper", "--coding",
+                               help="Coding used to label the gold text again for --errors "
+                                    "when no --evidence is given (paper or openi)."),
 ) -> None:
-    """Precision / recall / F1 per finding and micro totals (paper Tables 2 and 18)."""
+    """Precision / recall / F1 per finding and micro totals (paper Tables 2 and 18);
+    ``--errors FILE`` lists the false positives by rule id."""
     import json
 
     from chestx.reports.evaluate import evaluate_files, format_tables
 
     result = evaluate_files(gold, pred, uncertain_positive=uncertain_positive)
-    typer.echo(json.dumps(result, indent=2) if as_json else format_tables(result))
+    text = json.dumps(result, indent=2) if as_json else format_tables(result)
+    if errors is not None:
+        from chestx.reports.errors import error_report, format_rule_counts, write_errors
+
+        rows = error_report(gold, pred, evidence, coding, uncertain_positive)
+        write_errors(errors, rows)
+        if not as_json:
+            text += "\n\n" + format_rule_counts(rows) + f"\nwrote {len(rows)} rows -> {errors}"
+    typer.echo(text)
 
 
 # ------------------------------------------------------------- models (issue: training)

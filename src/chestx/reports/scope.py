@@ -1,0 +1,156 @@
+"""Lexical scope: what a negation, a request or a hedge reaches across a list of findings.
+
+The dependency rules (:mod:`chestx.reports.rules`) judge each finding from the parse. The
+small parser attaches long or unpunctuated lists wrongly ("No focal airspace consolidation
+large pleural effusion or pneumothorax", "large pleural effusion/pneumothorax"), and reads
+"A or B" inside a negated list as a differential. Here the words between items decide:
+
+* a **cue** (``scope_rules.tsv``: ``no``, ``negative for any``, ``r/o``, ``correlate
+  clinically for``, ``X is absent``, ...) governs the findings that follow it (``pre``) or
+  precede it (``post``) when only *list material* lies between: other findings, separators
+  (``,`` ``/`` ``or`` ``and`` ``nor``, or nothing) and a few modifier words;
+* a finding governed by a negation or hedge hands its status on to the next item of its
+  list (rule id suffixed ``+list``).
+
+What a governor may override: a negation overrides a finding the rules left positive or
+hedged (a differential or hedge never fires on findings a negation governs); a request or
+hedge only overrides a finding left positive or read as a differential. Constructions the
+rules recognised on purpose (``pre.*``: "no change in X") and negations are kept.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from chestx.errors import ChestxError
+from chestx.reports.rules import NEGATIVE, POSITIVE, STATUS_NAMES, UNCERTAIN
+from chestx.reports.vocabulary import data_file, read_tsv
+
+#: Words that end a list: verbs, prepositions, clause words. A gap holding one of them is
+#: no list gap ("no change in the effusion", "no pneumothorax is seen with small effusion").
+STOP = frozenset("""
+is are was were be been being has have had with but however though although whereas which
+that there in at on of to from by into within over under than as may might could would
+should can will seen noted identified present demonstrated appreciated shown suggest
+suggests suggesting represent represents representing reflect reflects concerning concern
+consistent compatible likely unlikely possible probable possibly probably versus vs since
+after before change changes changed interval increase increased decrease decreased
+improved improving worsened worsening resolved resolving this these it its except besides
+other otherwise also again remains remain persists persist stable unchanged seen
+developing due secondary given status post
+""".split())
+#: Separators between list items.
+SEPARATORS = frozenset({",", "/", "&", "or", "and", "nor", "and/or"})
+#: Modifier words allowed between two items (or a cue and its first item).
+MAX_MODIFIERS = 4
+#: After "and", a size or degree word opens a new statement ("no effusion and mild
+#: cardiomegaly"): the list ends there ("or" lists go on: "no X or large Y").
+OPENERS = frozenset("""
+small large moderate moderately mild mildly minimal minor trace tiny massive marked markedly
+severe slight slightly subtle borderline persistent chronic stable unchanged residual known
+""".split())
+_TOKEN = re.compile(r"and/or|[a-z][a-z'-]*|\d+(?:\.\d+)?|[,/&]|[^\s\w]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One line of ``scope_rules.tsv``: a cue that governs the findings of its list."""
+
+    id: str
+    status: int
+    direction: str  # "pre": governs what follows; "post": what precedes
+    regex: re.Pattern
+    comment: str = ""
+    example: str = ""
+
+
+def load_cues(path: str | Path) -> list[Cue]:
+    """Read a scope-rule TSV (``id, status, direction, cue, comment, example``)."""
+    cues = []
+    for row in read_tsv(Path(path)):
+        try:
+            status = STATUS_NAMES[(row.get("status") or "").strip()]
+            direction = (row.get("direction") or "").strip()
+            if direction not in ("pre", "post"):
+                raise ValueError(f"direction must be pre or post, not {direction!r}")
+            regex = re.compile(rf"(?<![\w/-])(?:{row['cue'].strip()})(?![\w/-])", re.IGNORECASE)
+        except (KeyError, ValueError, re.error, AttributeError) as exc:
+            raise ChestxError(f"{path}: bad scope rule line {row}: {exc}") from exc
+        cues.append(Cue(row["id"].strip(), status, direction, regex,
+                        (row.get("comment") or "").strip(), (row.get("example") or "").strip()))
+    return cues
+
+
+def is_list_gap(gap: str) -> bool:
+    """Is ``gap`` (text between a cue and a finding, or between two findings) list material:
+    separators, or nothing, and at most a few modifier words?"""
+    modifiers, previous = 0, ""
+    for token in _TOKEN.findall(gap.lower()):
+        if token in SEPARATORS:
+            previous = token
+            continue
+        if token in STOP or not (token[0].isalpha() or token[0].isdigit()):
+            return False
+        if previous == "and" and token in OPENERS:
+            return False
+        modifiers += 1
+        if modifiers > MAX_MODIFIERS:
+            return False
+        previous = token
+    return True
+
+
+class Scope:
+    """Apply the shipped (or given) cues and list chaining to one clause's statuses."""
+
+    def __init__(self, cues: list[Cue] | None = None):
+        self.cues = cues if cues is not None else load_cues(data_file("scope_rules.tsv"))
+
+    def apply(self, clause: str, matches, statuses: list[tuple[int, str]]
+              ) -> list[tuple[int, str]]:
+        """Statuses of ``matches`` (offsets in ``clause``) after the cues and list chaining."""
+        out = list(statuses)
+        hits = [(m.start(), m.end(), cue) for cue in self.cues
+                for m in cue.regex.finditer(clause)]
+        hits = [h for h in hits if not any(m.start < h[1] and h[0] < m.end for m in matches)]
+        pre = sorted((h for h in hits if h[2].direction == "pre"), key=lambda h: (h[1], h[0]))
+        for i, match in enumerate(matches):
+            previous_end = matches[i - 1].end if i else 0
+            cue = next((h for h in reversed(pre) if previous_end <= h[0] and h[1] <= match.start
+                        and is_list_gap(clause[h[1]:match.start])), None)
+            if cue is not None:
+                out[i] = _govern(out[i], cue[2].status, cue[2].id)
+            elif i and is_list_gap(clause[previous_end:match.start]):
+                prev_status, prev_rule = out[i - 1]
+                if prev_rule and prev_status != POSITIVE and not prev_rule.startswith("pre."):
+                    out[i] = _govern(out[i], prev_status, prev_rule.removesuffix("+list")
+                                     + "+list")
+        for start, _, cue in (h for h in hits if h[2].direction == "post"):
+            self._post(clause, matches, out, start, cue)
+        return out
+
+    @staticmethod
+    def _post(clause: str, matches, out: list[tuple[int, str]], start: int, cue: Cue) -> None:
+        """A post cue ("X and Y are absent") governs the list that ends right before it."""
+        edge = start
+        for i in range(len(matches) - 1, -1, -1):
+            if matches[i].end > edge:
+                continue
+            if not is_list_gap(clause[matches[i].end:edge]):
+                return
+            out[i] = _govern(out[i], cue.status, cue.id)
+            edge = matches[i].start
+
+
+def _govern(current: tuple[int, str], status: int, rule: str) -> tuple[int, str]:
+    """The status of a finding a governor reaches (see the module docstring)."""
+    old_status, old_rule = current
+    if old_rule.startswith("pre.") or old_status == NEGATIVE:
+        return current
+    if status == NEGATIVE:
+        return (NEGATIVE, rule)
+    if status == UNCERTAIN and (not old_rule or old_rule.startswith("diff.")):
+        return (UNCERTAIN, rule)
+    return current
