@@ -81,3 +81,32 @@ def test_clause_words_come_from_the_data_file(tmp_path):
 
 def test_not_yet_is_no_clause_boundary():
     assert _clauses("The effusion has not yet resolved.") == ["The effusion has not yet resolved."]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a hard wrap inside a sentence is no boundary
+    ("No\npneumothorax.", ["No\npneumothorax."]),
+    ("The lungs are clear without\nfocal consolidation.", ["The lungs are clear without\n"
+                                                          "focal consolidation."]),
+    ("No focal consolidation,\npleural effusion or pneumothorax.",
+     ["No focal consolidation,\npleural effusion or pneumothorax."]),
+    ("Heart size is normal\nand the lungs are clear.",
+     ["Heart size is normal\nand the lungs are clear."]),
+    # a line without a final period ends its sentence when the next line starts a new one
+    ("No pneumothorax\nMild cardiomegaly", ["No pneumothorax", "Mild cardiomegaly"]),
+    ("1. No pneumothorax\n2. Small effusion", ["No pneumothorax", "Small effusion"]),
+    ("No effusion\n\nstable nodule", ["No effusion", "stable nodule"]),
+    # upper case: a short line is a sentence, a long one is wrapped
+    ("NO ACUTE DISEASE\nMILD CARDIOMEGALY", ["NO ACUTE DISEASE", "MILD CARDIOMEGALY"]),
+    ("NO FOCAL CONSOLIDATION OR\nPLEURAL EFFUSION.", ["NO FOCAL CONSOLIDATION OR\n"
+                                                     "PLEURAL EFFUSION."]),
+    ("THE LUNGS ARE CLEAR BILATERALLY AND THE HEART IS NORMAL IN\nSIZE. NO EFFUSION",
+     ["THE LUNGS ARE CLEAR BILATERALLY AND THE HEART IS NORMAL IN\nSIZE.", "NO EFFUSION"]),
+    ("THERE IS A SMALL LEFT PLEURAL EFFUSION WITH ASSOCIATED LEFT BASILAR\nATELECTASIS",
+     ["THERE IS A SMALL LEFT PLEURAL EFFUSION WITH ASSOCIATED LEFT BASILAR\nATELECTASIS"]),
+    # numbering without a space after the number
+    ("Impression: 1.No effusion 2.Small nodule", ["Impression:", "No effusion",
+                                                  "Small nodule"]),
+])
+def test_text_as_hospitals_store_it(text, expected):
+    assert sents(text) == expected
