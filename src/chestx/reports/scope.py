@@ -107,13 +107,25 @@ class Scope:
 
     def __init__(self, cues: list[Cue] | None = None):
         self.cues = cues if cues is not None else load_cues(data_file("scope_rules.tsv"))
+        # one pass per direction: the cues of a direction joined in file order (at one
+        # position the first cue that matches wins: the file lists "no evidence of" before
+        # "no"); a cue is found by the name of its group
+        self._passes = [self._joined(d) for d in ("pre", "post")]
+
+    def _joined(self, direction: str) -> re.Pattern | None:
+        parts = [f"(?P<c{i}>{cue.regex.pattern})" for i, cue in enumerate(self.cues)
+                 if cue.direction == direction]
+        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+    def _hits(self, clause: str) -> list[tuple[int, int, Cue]]:
+        return [(m.start(), m.end(), self.cues[int(m.lastgroup[1:])])
+                for regex in self._passes if regex is not None for m in regex.finditer(clause)]
 
     def apply(self, clause: str, matches, statuses: list[tuple[int, str]]
               ) -> list[tuple[int, str]]:
         """Statuses of ``matches`` (offsets in ``clause``) after the cues and list chaining."""
         out = list(statuses)
-        hits = [(m.start(), m.end(), cue) for cue in self.cues
-                for m in cue.regex.finditer(clause)]
+        hits = self._hits(clause)
         hits = [h for h in hits if not any(m.start < h[1] and h[0] < m.end for m in matches)]
         pre = sorted((h for h in hits if h[2].direction == "pre"), key=lambda h: (h[1], h[0]))
         for i, match in enumerate(matches):
