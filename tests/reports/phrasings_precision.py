@@ -95,7 +95,7 @@ SIGNS = [  # findings named by their sign (radiology lexicon)
     ("FINDINGS: Septal lines at the bases.", {EDE: U, NRM: 0}),
     ("FINDINGS: Honeycombing at the lung bases.", {FIB: P, NRM: 0}),
     ("FINDINGS: Deep sulcus sign on the left.", {PTX: U, NRM: 0}),
-    ("FINDINGS: Pleural calcifications bilaterally.", {PLT: P, NRM: 0}),
+    ("FINDINGS: Pleural plaques bilaterally.", {PLT: P, NRM: 0}),
     ("FINDINGS: Blunting of the left costophrenic angle.", {EFF: U, NRM: 0}),
     ("IMPRESSION: Mild right costophrenic angle blunting.", {EFF: U, NRM: 0}),
     ("FINDINGS: The lungs are hyperinflated.", {EMP: U, NRM: 0}),
