@@ -51,6 +51,8 @@ OPENERS = frozenset("""
 small large moderate moderately mild mildly minimal minor trace tiny massive marked markedly
 severe slight slightly subtle borderline persistent chronic stable unchanged residual known
 """.split())
+#: A cue starts and ends at a word edge ("r/o" and "x-ray" are words).
+_WORD_START, _WORD_END = r"(?<![\w/-])", r"(?![\w/-])"
 _TOKEN = re.compile(r"and/or|[a-z][a-z'-]*|\d+(?:\.\d+)?|[,/&]|[^\s\w]", re.IGNORECASE)
 
 
@@ -75,7 +77,8 @@ def load_cues(path: str | Path) -> list[Cue]:
             direction = (row.get("direction") or "").strip()
             if direction not in ("pre", "post"):
                 raise ValueError(f"direction must be pre or post, not {direction!r}")
-            regex = re.compile(rf"(?<![\w/-])(?:{row['cue'].strip()})(?![\w/-])", re.IGNORECASE)
+            regex = re.compile(rf"{_WORD_START}(?:{row['cue'].strip()}){_WORD_END}",
+                               re.IGNORECASE)
         except (KeyError, ValueError, re.error, AttributeError) as exc:
             raise ChestxError(f"{path}: bad scope rule line {row}: {exc}") from exc
         cues.append(Cue(row["id"].strip(), status, direction, regex,
@@ -113,9 +116,12 @@ class Scope:
         self._passes = [self._joined(d) for d in ("pre", "post")]
 
     def _joined(self, direction: str) -> re.Pattern | None:
-        parts = [f"(?P<c{i}>{cue.regex.pattern})" for i, cue in enumerate(self.cues)
+        # the word-start test once, outside the alternation: most positions fail it at once
+        parts = [f"(?P<c{i}>{_bare(cue.regex.pattern)})" for i, cue in enumerate(self.cues)
                  if cue.direction == direction]
-        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+        if not parts:
+            return None
+        return re.compile(rf"{_WORD_START}(?:{'|'.join(parts)}){_WORD_END}", re.IGNORECASE)
 
     def _hits(self, clause: str) -> list[tuple[int, int, Cue]]:
         return [(m.start(), m.end(), self.cues[int(m.lastgroup[1:])])
@@ -154,6 +160,11 @@ class Scope:
                 return
             out[i] = _govern(out[i], cue.status, cue.id)
             edge = matches[i].start
+
+
+def _bare(pattern: str) -> str:
+    """A cue's own pattern, without the word edges :func:`load_cues` put around it."""
+    return pattern[len(_WORD_START) + 3:-len(_WORD_END) - 1]
 
 
 def _govern(current: tuple[int, str], status: int, rule: str) -> tuple[int, str]:
