@@ -108,8 +108,22 @@ SIGNS = [  # findings named by their sign (radiology lexicon)
     ("FINDINGS: No blunting of the costophrenic angles.", {EFF: N, NRM: 1}),
 ]
 
+PEER_STYLE = [  # the constructions of NegEx / pyConText / CheXpert-style test sentences
+    ("IMPRESSION: No acute disease and stable cardiomegaly.", {CAR: P, NRM: 0}),
+    ("IMPRESSION: ? pneumonia", {PNA: U, NRM: 0}),
+    ("IMPRESSION: Right lower lobe opacity. Pneumonia?", {PNA: U, NRM: 0}),
+    ("The patient denies pneumonia.", {PNA: N}),
+    ("IMPRESSION: Chest film fails to reveal pneumothorax.", {PTX: N, NRM: 1}),
+    ("IMPRESSION: Ddx includes pneumonia and atelectasis.", {PNA: U, ATE: U, NRM: 0}),
+    ("FINDINGS: Cardiomegaly and small effusions are absent.", {CAR: N, EFF: N, NRM: 1}),
+    ("IMPRESSION: Equivocal for pneumonia.", {PNA: U, NRM: 0}),
+    ("IMPRESSION: Unremarkable for pneumonia.", {PNA: N, NRM: 1}),
+    ("r/o pna or effusion", {PNA: U, EFF: U}),
+]
+
 GROUPS = {
     "negated lists": NEGATED_LISTS,
     "absent": ABSENT, "requests": REQUESTS, "wrapped text": WRAPPED, "signs": SIGNS,
+    "peer style": PEER_STYLE,
 }
 ROWS = [row for rows in GROUPS.values() for row in rows]

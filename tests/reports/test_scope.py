@@ -98,3 +98,13 @@ def test_cues_decide_where_the_parse_misreads(labeler):
         rules = {m.rule.removesuffix("+list") for m in labeler.label(text).mentions
                  if m.kind == "finding"}
         assert rules == {rule}, (text, rules)
+
+
+def test_and_with_a_size_word_starts_a_new_statement(labeler):
+    """The parser climbs "and" into the negation; "and stable X" states X."""
+    result = labeler.label("IMPRESSION: No acute disease and stable cardiomegaly.")
+    assert result.labels["Cardiomegaly"] == POSITIVE
+    both = labeler.label("IMPRESSION: No effusion and no pneumothorax.")
+    assert both.labels["Effusion"] == NEGATIVE and both.labels["Pneumothorax"] == NEGATIVE
+    back = labeler.label("FINDINGS: Cardiomegaly and small effusions are absent.")
+    assert back.labels["Cardiomegaly"] == NEGATIVE  # read back from a post cue: one list

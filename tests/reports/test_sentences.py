@@ -110,3 +110,8 @@ def test_not_yet_is_no_clause_boundary():
 ])
 def test_text_as_hospitals_store_it(text, expected):
     assert sents(text) == expected
+
+
+def test_a_question_mark_before_a_word_does_not_end_a_sentence():
+    assert sents("? pneumonia. Pneumonia? No effusion.") == [
+        "? pneumonia.", "Pneumonia?", "No effusion."]

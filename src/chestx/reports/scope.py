@@ -77,8 +77,10 @@ def load_cues(path: str | Path) -> list[Cue]:
             direction = (row.get("direction") or "").strip()
             if direction not in ("pre", "post"):
                 raise ValueError(f"direction must be pre or post, not {direction!r}")
-            regex = re.compile(rf"{_WORD_START}(?:{row['cue'].strip()}){_WORD_END}",
-                               re.IGNORECASE)
+            cue = row["cue"].strip()
+            # a word cue starts and ends at word edges; a sign ("?") stands anywhere
+            regex = re.compile(rf"{_WORD_START}(?:{cue}){_WORD_END}" if cue[:1].isalpha()
+                               else cue, re.IGNORECASE)
         except (KeyError, ValueError, re.error, AttributeError) as exc:
             raise ChestxError(f"{path}: bad scope rule line {row}: {exc}") from exc
         cues.append(Cue(row["id"].strip(), status, direction, regex,
@@ -86,9 +88,11 @@ def load_cues(path: str | Path) -> list[Cue]:
     return cues
 
 
-def is_list_gap(gap: str) -> bool:
+def is_list_gap(gap: str, forward: bool = True) -> bool:
     """Is ``gap`` (text between a cue and a finding, or between two findings) list material:
-    separators, or nothing, and at most a few modifier words?"""
+    separators, or nothing, and at most a few modifier words? ``forward``: read left to
+    right, where "and" + a size or degree word opens a new statement; a post cue reads back
+    ("cardiomegaly and small effusions are absent": one list)."""
     modifiers, previous = 0, ""
     for token in _TOKEN.findall(gap.lower()):
         if token in SEPARATORS:
@@ -96,7 +100,7 @@ def is_list_gap(gap: str) -> bool:
             continue
         if token in STOP or not (token[0].isalpha() or token[0].isdigit()):
             return False
-        if previous == "and" and token in OPENERS:
+        if forward and previous == "and" and token in OPENERS:
             return False
         modifiers += 1
         if modifiers > MAX_MODIFIERS:
@@ -116,12 +120,12 @@ class Scope:
         self._passes = [self._joined(d) for d in ("pre", "post")]
 
     def _joined(self, direction: str) -> re.Pattern | None:
-        # the word-start test once, outside the alternation: most positions fail it at once
-        parts = [f"(?P<c{i}>{_bare(cue.regex.pattern)})" for i, cue in enumerate(self.cues)
-                 if cue.direction == direction]
-        if not parts:
-            return None
-        return re.compile(rf"{_WORD_START}(?:{'|'.join(parts)}){_WORD_END}", re.IGNORECASE)
+        # the word-edge test once, outside the alternation: most positions fail it at once
+        cues = [(i, cue) for i, cue in enumerate(self.cues) if cue.direction == direction]
+        words = [f"(?P<c{i}>{_bare(c.regex.pattern)})" for i, c in cues if _is_word_cue(c)]
+        signs = [f"(?P<c{i}>{c.regex.pattern})" for i, c in cues if not _is_word_cue(c)]
+        parts = ([rf"{_WORD_START}(?:{'|'.join(words)}){_WORD_END}"] if words else []) + signs
+        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
     def _hits(self, clause: str) -> list[tuple[int, int, Cue]]:
         return [(m.start(), m.end(), self.cues[int(m.lastgroup[1:])])
@@ -140,6 +144,8 @@ class Scope:
                         and is_list_gap(clause[h[1]:match.start])), None)
             if cue is not None:
                 out[i] = _govern(out[i], cue[2].status, cue[2].id)
+            elif _new_statement(clause[previous_end:match.start], out[i]):
+                out[i] = (POSITIVE, "")  # "no acute disease and stable cardiomegaly"
             elif i and is_list_gap(clause[previous_end:match.start]):
                 prev_status, prev_rule = out[i - 1]
                 if prev_rule and prev_status != POSITIVE and not prev_rule.startswith("pre."):
@@ -156,10 +162,27 @@ class Scope:
         for i in range(len(matches) - 1, -1, -1):
             if matches[i].end > edge:
                 continue
-            if not is_list_gap(clause[matches[i].end:edge]):
+            if not is_list_gap(clause[matches[i].end:edge], forward=False):
                 return
             out[i] = _govern(out[i], cue.status, cue.id)
             edge = matches[i].start
+
+
+_AND_OPENER = re.compile(r"\band\s+(\w+)\b(?!.*\band\s)", re.IGNORECASE | re.DOTALL)
+
+
+def _new_statement(before: str, current: tuple[int, str]) -> bool:
+    """Did the parser hand a negation on across "and" + a size or degree word ("no acute
+    disease and stable cardiomegaly")? There a new, positive statement begins. ``before``:
+    the text between the previous finding (or the clause start) and this one."""
+    match = _AND_OPENER.search(before)
+    return bool(match) and match.group(1).lower() in OPENERS and \
+        current[0] == NEGATIVE and current[1].startswith("neg.") and \
+        is_list_gap(before[match.end():], forward=False)
+
+
+def _is_word_cue(cue: Cue) -> bool:
+    return cue.regex.pattern.startswith(_WORD_START)
 
 
 def _bare(pattern: str) -> str:

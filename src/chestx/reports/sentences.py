@@ -23,7 +23,8 @@ from chestx.reports.vocabulary import data_file, read_tsv
 # where a line ends a sentence: see _line_ends_sentence), or a list number at the start of
 # an item ("1. ", "2) ", "3.No").
 _BOUNDARY = re.compile(
-    r"(?<=[.!?;])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"  # not after "vs." / "e.g." / "i.e."
+    r"(?:(?<=[.!;])|(?<=\w\?))"  # "?" ends a sentence after a word ("? pneumonia" goes on)
+    r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"  # not after "vs." / "e.g." / "i.e."
     r"(?:\s+|(?=[A-Z]))"             # "effusion. Heart", "apex.There"
     r"|(?P<line>[ \t]*\n\s*)"        # line breaks
     r"|(?<=\s)(?=\d{1,2}[.)](?:\s|[A-Za-z]))"  # " 2. Next item", " 3.No effusion"
