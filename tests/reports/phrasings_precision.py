@@ -47,6 +47,8 @@ ABSENT = [  # "absent", "absence of", "not seen" after the finding
 ]
 
 REQUESTS = [  # requests and indications are no findings
+    ("IMPRESSION: Basilar opacity. In the appropriate clinical setting, this is compatible "
+     "with pneumonia.", {PNA: U, NRM: 0}),
     ("FINDINGS: Please correlate for pneumonia.", {PNA: U}),
     ("IMPRESSION: Left lower lobe opacity. Clinical correlation for pneumonia is recommended.",
      {PNA: U}),

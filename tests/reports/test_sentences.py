@@ -115,3 +115,10 @@ def test_text_as_hospitals_store_it(text, expected):
 def test_a_question_mark_before_a_word_does_not_end_a_sentence():
     assert sents("? pneumonia. Pneumonia? No effusion.") == [
         "? pneumonia.", "Pneumonia?", "No effusion."]
+
+
+def test_an_introductory_phrase_keeps_its_comma():
+    text = "In the appropriate clinical setting, this is compatible with pneumonia."
+    assert _clauses(text) == [text]
+    assert _clauses("No pneumothorax, small left pleural effusion.") == [
+        "No pneumothorax", "small left pleural effusion."]

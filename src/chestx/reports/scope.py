@@ -56,13 +56,18 @@ _WORD_START, _WORD_END = r"(?<![\w/-])", r"(?![\w/-])"
 _TOKEN = re.compile(r"and/or|[a-z][a-z'-]*|\d+(?:\.\d+)?|[,/&]|[^\s\w]", re.IGNORECASE)
 
 
+#: ``pre``: the cue governs the list that follows it; ``post``: the list before it;
+#: ``clause``: every finding after it in its clause ("in the appropriate clinical setting").
+DIRECTIONS = ("pre", "post", "clause")
+
+
 @dataclass(frozen=True)
 class Cue:
     """One line of ``scope_rules.tsv``: a cue that governs the findings of its list."""
 
     id: str
     status: int
-    direction: str  # "pre": governs what follows; "post": what precedes
+    direction: str  # one of DIRECTIONS
     regex: re.Pattern
     comment: str = ""
     example: str = ""
@@ -75,8 +80,9 @@ def load_cues(path: str | Path) -> list[Cue]:
         try:
             status = STATUS_NAMES[(row.get("status") or "").strip()]
             direction = (row.get("direction") or "").strip()
-            if direction not in ("pre", "post"):
-                raise ValueError(f"direction must be pre or post, not {direction!r}")
+            if direction not in DIRECTIONS:
+                raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, "
+                                 f"not {direction!r}")
             cue = row["cue"].strip()
             # a word cue starts and ends at word edges; a sign ("?") stands anywhere
             regex = re.compile(rf"{_WORD_START}(?:{cue}){_WORD_END}" if cue[:1].isalpha()
@@ -117,7 +123,7 @@ class Scope:
         # one pass per direction: the cues of a direction joined in file order (at one
         # position the first cue that matches wins: the file lists "no evidence of" before
         # "no"); a cue is found by the name of its group
-        self._passes = [self._joined(d) for d in ("pre", "post")]
+        self._passes = [self._joined(d) for d in DIRECTIONS]
 
     def _joined(self, direction: str) -> re.Pattern | None:
         # the word-edge test once, outside the alternation: most positions fail it at once
@@ -151,8 +157,12 @@ class Scope:
                 if prev_rule and prev_status != POSITIVE and not prev_rule.startswith("pre."):
                     out[i] = _govern(out[i], prev_status, prev_rule.removesuffix("+list")
                                      + "+list")
-        for start, _, cue in (h for h in hits if h[2].direction == "post"):
-            self._post(clause, matches, out, start, cue)
+        for start, end, cue in hits:
+            if cue.direction == "post":
+                self._post(clause, matches, out, start, cue)
+            elif cue.direction == "clause":
+                for i in (i for i, m in enumerate(matches) if m.start >= end):
+                    out[i] = _govern(out[i], cue.status, cue.id)
         return out
 
     @staticmethod

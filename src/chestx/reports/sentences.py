@@ -133,12 +133,13 @@ class ClauseSplitter:
         ``status``; default: the shipped file.
     """
 
-    KINDS = ("contrast", "cue", "opener", "status", "wrap_end", "wrap_start")
+    KINDS = ("contrast", "cue", "opener", "status", "keep_after", "wrap_end", "wrap_start")
 
     def __init__(self, words: dict[str, set[str]] | None = None):
         words = words if words is not None else read_clause_words(data_file(CLAUSE_WORDS))
         self.cues = frozenset(words.get("cue", ()))
         self.openers = frozenset(words.get("opener", ()))
+        self.keep_after = frozenset(words.get("keep_after", ()))
         contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
         status = "|".join(sorted(map(re.escape, words.get("status", ())))) or "(?!)"
         self._contrast = re.compile(rf",?\s+(?=(?:{contrast})\b)|(?<=,)\s*(?=(?:{contrast})\b)",
@@ -149,7 +150,8 @@ class ClauseSplitter:
         """Clauses ``(start, end)`` of the sentence ``text[start:end]``, in order."""
         cuts = [m.start() for m in self._contrast.finditer(text, start, end) if m.start() > start]
         cuts += [m.end() for m in _COMMA.finditer(text, start, end)
-                 if self._opens_clause(text, m.end(), end)]
+                 if self._opens_clause(text, m.end(), end)
+                 and not self._introduces(text, start, m.start())]
         bounds, out = sorted(set(cuts)), []
         for left, right in zip([start, *bounds], [*bounds, end], strict=True):
             chunk = text[left:right]
@@ -158,6 +160,12 @@ class ClauseSplitter:
             if stripped:
                 out.append((left + lead, left + lead + len(stripped)))
         return out
+
+    def _introduces(self, text: str, start: int, comma: int) -> bool:
+        """Does the phrase before the comma at ``comma`` introduce what follows (its last
+        word is a ``keep_after`` word: "In the appropriate clinical setting, ...")?"""
+        last = _LAST_WORD.search(text, start, comma)
+        return last is not None and last.group(1).lower() in self.keep_after
 
     def _opens_clause(self, text: str, at: int, end: int) -> bool:
         """Does the phrase after the comma at ``at`` start a clause of its own?"""
