@@ -57,8 +57,10 @@ _TOKEN = re.compile(r"and/or|[a-z][a-z'-]*|\d+(?:\.\d+)?|[,/&]|[^\s\w]", re.IGNO
 
 
 #: ``pre``: the cue governs the list that follows it; ``post``: the list before it;
-#: ``clause``: every finding after it in its clause ("in the appropriate clinical setting").
-DIRECTIONS = ("pre", "post", "clause")
+#: ``clause``: every finding after it in its clause ("in the appropriate clinical setting");
+#: ``bridge``: standing between two findings, hands the first one's negation on to the
+#: second ("no focal opacity to suggest pneumonia").
+DIRECTIONS = ("pre", "post", "clause", "bridge")
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ class Scope:
         # one pass per direction: the cues of a direction joined in file order (at one
         # position the first cue that matches wins: the file lists "no evidence of" before
         # "no"); a cue is found by the name of its group
-        self._passes = [self._joined(d) for d in DIRECTIONS]
+        self._passes = [self._joined(d) for d in ("pre", "post", "clause")]
+        self._bridges = [cue for cue in self.cues if cue.direction == "bridge"]
 
     def _joined(self, direction: str) -> re.Pattern | None:
         # the word-edge test once, outside the alternation: most positions fail it at once
@@ -150,6 +153,9 @@ class Scope:
                         and is_list_gap(clause[h[1]:match.start])), None)
             if cue is not None:
                 out[i] = _govern(out[i], cue[2].status, cue[2].id)
+            elif i and out[i - 1][0] == NEGATIVE and (bridge := self._bridge(
+                    clause[previous_end:match.start])) is not None:
+                out[i] = _govern(out[i], bridge.status, bridge.id)
             elif _new_statement(clause[previous_end:match.start], out[i]):
                 out[i] = (POSITIVE, "")  # "no acute disease and stable cardiomegaly"
             elif i and is_list_gap(clause[previous_end:match.start]):
@@ -164,6 +170,14 @@ class Scope:
                 for i in (i for i, m in enumerate(matches) if m.start >= end):
                     out[i] = _govern(out[i], cue.status, cue.id)
         return out
+
+    def _bridge(self, gap: str) -> Cue | None:
+        """The bridge cue that fills ``gap`` (list material around it allowed), if any."""
+        for cue in self._bridges:
+            found = cue.regex.search(gap)
+            if found and is_list_gap(gap[:found.start()]) and is_list_gap(gap[found.end():]):
+                return cue
+        return None
 
     @staticmethod
     def _post(clause: str, matches, out: list[tuple[int, str]], start: int, cue: Cue) -> None:
