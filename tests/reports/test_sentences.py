@@ -122,3 +122,9 @@ def test_an_introductory_phrase_keeps_its_comma():
     assert _clauses(text) == [text]
     assert _clauses("No pneumothorax, small left pleural effusion.") == [
         "No pneumothorax", "small left pleural effusion."]
+
+
+def test_short_lower_case_lines_are_list_items():
+    assert sents("no pneumothorax\nsmall left effusion") == ["no pneumothorax",
+                                                             "small left effusion"]
+    assert sents("The heart is mildly\nenlarged.") == ["The heart is mildly\nenlarged."]

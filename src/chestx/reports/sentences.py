@@ -34,6 +34,9 @@ _LAST_WORD = re.compile(r"([A-Za-z'/-]+)\W*$")
 _FIRST_WORD_OF_LINE = re.compile(r"[A-Za-z'/-]+")
 #: An upper-case line at least this long that ends without punctuation is hard-wrapped.
 WRAP_CHARS = 50
+#: A shorter line followed by a lower-case one is an item of a list ("no pneumothorax\n
+#: small left effusion"), a longer one is wrapped.
+LIST_LINE_CHARS = 30
 
 #: The clause-boundary words shipped beside this module (see :class:`ClauseSplitter`).
 CLAUSE_WORDS = "clause_words.tsv"
@@ -76,8 +79,9 @@ def _line_ends_sentence(text: str, start: int, at: int, after: int, end: int) ->
     periods. A break ends a sentence at a blank line, before a list item, or after a colon;
     it does not where the line ends on a word that needs what follows (``no``, ``of``,
     ``left``: ``wrap_end`` in ``clause_words.tsv``) or the next line goes on (``and``,
-    ``or``, a lower-case word: ``wrap_start``). Otherwise a capital after a mixed-case line
-    starts a sentence; in upper-case text a long line is a wrapped one.
+    ``or``: ``wrap_start``; or a lower-case word after a line of 30 characters or more).
+    Otherwise a capital after a mixed-case line starts a sentence; in upper-case text a long
+    line is a wrapped one.
     """
     line_end = text.find("\n", after, end)
     following = text[after:end if line_end < 0 else line_end]
@@ -91,7 +95,7 @@ def _line_ends_sentence(text: str, start: int, at: int, after: int, end: int) ->
     if previous.rstrip().endswith((",", "-", "/")) or \
             (last and last.group(1).lower() in words["wrap_end"]) or \
             (first and first.group().lower() in words["wrap_start"]) or \
-            following[:1].islower():
+            (following[:1].islower() and len(previous.strip()) >= LIST_LINE_CHARS):
         return False
     if not previous.isupper():
         return True
