@@ -121,6 +121,8 @@ PEER_STYLE = [  # the constructions of NegEx / pyConText / CheXpert-style test s
     ("IMPRESSION: Equivocal for pneumonia.", {PNA: U, NRM: 0}),
     ("IMPRESSION: Unremarkable for pneumonia.", {PNA: N, NRM: 1}),
     ("r/o pna or effusion", {PNA: U, EFF: U}),
+    ("FINDINGS: Pneumothorax: none. Pleural effusion: none.", {PTX: N, EFF: N, NRM: 1}),
+    ("FINDINGS: No focal air space opacities to suggest pneumonia.", {PNA: N, NRM: 1}),
 ]
 
 GROUPS = {
