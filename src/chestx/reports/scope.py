@@ -87,8 +87,9 @@ def load_cues(path: str | Path) -> list[Cue]:
                                  f"not {direction!r}")
             cue = row["cue"].strip()
             # a word cue starts and ends at word edges; a sign ("?") stands anywhere
-            regex = re.compile(rf"{_WORD_START}(?:{cue}){_WORD_END}" if cue[:1].isalpha()
-                               else cue, re.IGNORECASE)
+            word = cue[:1].isalnum() or cue[:1] == "("  # not a sign such as "\?" or ":"
+            regex = re.compile(rf"{_WORD_START}(?:{cue}){_WORD_END}" if word else cue,
+                               re.IGNORECASE)
         except (KeyError, ValueError, re.error, AttributeError) as exc:
             raise ChestxError(f"{path}: bad scope rule line {row}: {exc}") from exc
         cues.append(Cue(row["id"].strip(), status, direction, regex,
@@ -122,19 +123,24 @@ class Scope:
 
     def __init__(self, cues: list[Cue] | None = None):
         self.cues = cues if cues is not None else load_cues(data_file("scope_rules.tsv"))
-        # one pass per direction: the cues of a direction joined in file order (at one
-        # position the first cue that matches wins: the file lists "no evidence of" before
-        # "no"); a cue is found by the name of its group
-        self._passes = [self._joined(d) for d in ("pre", "post", "clause")]
+        # a few passes, not one per cue: the word cues of a direction joined in file order
+        # (at one position the first cue that matches wins: the file lists "no evidence of"
+        # before "no"), with the word-edge test once, outside the alternation (most
+        # positions fail it at once); sign cues ("?") in a pass of their own
+        self._passes = [regex for d in ("pre", "post", "clause") for word in (True, False)
+                        if (regex := self._joined(d, word)) is not None]
         self._bridges = [cue for cue in self.cues if cue.direction == "bridge"]
 
-    def _joined(self, direction: str) -> re.Pattern | None:
-        # the word-edge test once, outside the alternation: most positions fail it at once
-        cues = [(i, cue) for i, cue in enumerate(self.cues) if cue.direction == direction]
-        words = [f"(?P<c{i}>{_bare(c.regex.pattern)})" for i, c in cues if _is_word_cue(c)]
-        signs = [f"(?P<c{i}>{c.regex.pattern})" for i, c in cues if not _is_word_cue(c)]
-        parts = ([rf"{_WORD_START}(?:{'|'.join(words)}){_WORD_END}"] if words else []) + signs
-        return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+    def _joined(self, direction: str, word: bool) -> re.Pattern | None:
+        cues = [(i, c) for i, c in enumerate(self.cues)
+                if c.direction == direction and _is_word_cue(c) == word]
+        if not cues:
+            return None
+        if not word:
+            return re.compile("|".join(f"(?P<c{i}>{c.regex.pattern})" for i, c in cues),
+                              re.IGNORECASE)
+        joined = "|".join(f"(?P<c{i}>{_bare(c.regex.pattern)})" for i, c in cues)
+        return re.compile(rf"{_WORD_START}(?:{joined}){_WORD_END}", re.IGNORECASE)
 
     def _hits(self, clause: str) -> list[tuple[int, int, Cue]]:
         return [(m.start(), m.end(), self.cues[int(m.lastgroup[1:])])

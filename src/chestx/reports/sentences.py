@@ -30,7 +30,7 @@ _BOUNDARY = re.compile(
     r"|(?<=\s)(?=\d{1,2}[.)](?:\s|[A-Za-z]))"  # " 2. Next item", " 3.No effusion"
 )
 _LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|[-*\u2022])(?:\s|[A-Za-z])")
-_LAST_WORD = re.compile(r"([A-Za-z'/-]+)\W*$")
+_PUNCT = ".,;:!?()[]\"'"
 _FIRST_WORD_OF_LINE = re.compile(r"[A-Za-z'/-]+")
 #: An upper-case line at least this long that ends without punctuation is hard-wrapped.
 WRAP_CHARS = 50
@@ -90,10 +90,10 @@ def _line_ends_sentence(text: str, start: int, at: int, after: int, end: int) ->
             previous.rstrip().endswith(":"):
         return True
     words = _wrap_words()
-    last = _LAST_WORD.search(previous)
+    tail = previous.split()
+    last = tail[-1].strip(_PUNCT).lower() if tail else ""
     first = _FIRST_WORD_OF_LINE.match(following)
-    if previous.rstrip().endswith((",", "-", "/")) or \
-            (last and last.group(1).lower() in words["wrap_end"]) or \
+    if previous.rstrip().endswith((",", "-", "/")) or last in words["wrap_end"] or \
             (first and first.group().lower() in words["wrap_start"]) or \
             (following[:1].islower() and len(previous.strip()) >= LIST_LINE_CHARS):
         return False
@@ -168,8 +168,8 @@ class ClauseSplitter:
     def _introduces(self, text: str, start: int, comma: int) -> bool:
         """Does the phrase before the comma at ``comma`` introduce what follows (its last
         word is a ``keep_after`` word: "In the appropriate clinical setting, ...")?"""
-        last = _LAST_WORD.search(text, start, comma)
-        return last is not None and last.group(1).lower() in self.keep_after
+        words = text[max(start, comma - 40):comma].split()
+        return bool(words) and words[-1].strip(_PUNCT).lower() in self.keep_after
 
     def _opens_clause(self, text: str, at: int, end: int) -> bool:
         """Does the phrase after the comma at ``at`` start a clause of its own?"""
