@@ -108,3 +108,10 @@ def test_and_with_a_size_word_starts_a_new_statement(labeler):
     assert both.labels["Effusion"] == NEGATIVE and both.labels["Pneumothorax"] == NEGATIVE
     back = labeler.label("FINDINGS: Cardiomegaly and small effusions are absent.")
     assert back.labels["Cardiomegaly"] == NEGATIVE  # read back from a post cue: one list
+
+
+def test_word_cues_stop_at_word_edges():
+    scope = Scope()
+    assert not [h for h in scope._hits("nuclear of the effusion") if h[2].id == "scope.free_of"]
+    assert [h[2].id for h in scope._hits("Clear of effusion")] == ["scope.free_of"]
+    assert [h[2].id for h in scope._hits("Pneumonia?")] == ["scope.question_after"]
