@@ -114,4 +114,4 @@ def test_word_cues_stop_at_word_edges():
     scope = Scope()
     assert not [h for h in scope._hits("nuclear of the effusion") if h[2].id == "scope.free_of"]
     assert [h[2].id for h in scope._hits("Clear of effusion")] == ["scope.free_of"]
-    assert [h[2].id for h in scope._hits("Pneumonia?")] == ["scope.question_after"]
+    assert "scope.question_after" in [h[2].id for h in scope._hits("Pneumonia?")]
