@@ -29,3 +29,24 @@ def test_cell_accuracy_counts_cells(labeler):
     right, total, wrong = cell_accuracy(labeler)
     assert total == sum(len(cells) for _, cells in ROWS)
     assert right + len(wrong) == total
+
+
+# Reports the labeler once read as findings where they deny, ask or name a sign
+# (tests/reports/phrasings_precision.py): each row failed before the scope cues.
+from phrasings_precision import GROUPS as PRECISION_GROUPS  # noqa: E402
+from phrasings_precision import ROWS as PRECISION_ROWS  # noqa: E402
+
+PRECISION_IDS = [f"{group}-{i}" for group, rows in PRECISION_GROUPS.items()
+                 for i in range(len(rows))]
+
+
+@pytest.mark.parametrize(("text", "cells"), PRECISION_ROWS, ids=PRECISION_IDS)
+def test_precision_phrasing(labeler, text, cells):
+    result = labeler.label(text)
+    got = {finding: observed(result, finding) for finding in cells}
+    assert got == cells, [(m.text, m.status, m.rule) for m in result.mentions]
+
+
+def test_precision_table_is_big_and_new():
+    assert len(PRECISION_ROWS) >= 40
+    assert not {text for text, _ in PRECISION_ROWS} & {text for text, _ in ROWS}

@@ -29,3 +29,15 @@ def test_whole_report_without_sections():
 def test_header_word_inside_a_sentence_is_not_a_header():
     text = "FINDINGS: These findings are stable.\nIMPRESSION: Stable."
     assert bodies(text) == ["These findings are stable.", "Stable."]
+
+
+def test_a_request_alone_is_not_read():
+    assert bodies("Indication: cough, fever, r/o pneumonia.") == []
+    assert bodies("HISTORY:\npneumonia\nCOMPARISON: None.") == []
+    text = "History: pneumonia.\nThe lungs are clear. No effusion."
+    assert bodies(text) == ["The lungs are clear. No effusion."]  # inline: its line only
+
+
+def test_request_sections_next_to_other_headers():
+    text = "EXAM: Chest PA and lateral.\nREASON FOR EXAM: cough\nNo acute disease."
+    assert bodies(text) == ["EXAM: Chest PA and lateral.", "No acute disease."]

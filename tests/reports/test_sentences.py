@@ -81,3 +81,50 @@ def test_clause_words_come_from_the_data_file(tmp_path):
 
 def test_not_yet_is_no_clause_boundary():
     assert _clauses("The effusion has not yet resolved.") == ["The effusion has not yet resolved."]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a hard wrap inside a sentence is no boundary
+    ("No\npneumothorax.", ["No\npneumothorax."]),
+    ("The lungs are clear without\nfocal consolidation.", ["The lungs are clear without\n"
+                                                          "focal consolidation."]),
+    ("No focal consolidation,\npleural effusion or pneumothorax.",
+     ["No focal consolidation,\npleural effusion or pneumothorax."]),
+    ("Heart size is normal\nand the lungs are clear.",
+     ["Heart size is normal\nand the lungs are clear."]),
+    # a line without a final period ends its sentence when the next line starts a new one
+    ("No pneumothorax\nMild cardiomegaly", ["No pneumothorax", "Mild cardiomegaly"]),
+    ("1. No pneumothorax\n2. Small effusion", ["No pneumothorax", "Small effusion"]),
+    ("No effusion\n\nstable nodule", ["No effusion", "stable nodule"]),
+    # upper case: a short line is a sentence, a long one is wrapped
+    ("NO ACUTE DISEASE\nMILD CARDIOMEGALY", ["NO ACUTE DISEASE", "MILD CARDIOMEGALY"]),
+    ("NO FOCAL CONSOLIDATION OR\nPLEURAL EFFUSION.", ["NO FOCAL CONSOLIDATION OR\n"
+                                                     "PLEURAL EFFUSION."]),
+    ("THE LUNGS ARE CLEAR BILATERALLY AND THE HEART IS NORMAL IN\nSIZE. NO EFFUSION",
+     ["THE LUNGS ARE CLEAR BILATERALLY AND THE HEART IS NORMAL IN\nSIZE.", "NO EFFUSION"]),
+    ("THERE IS A SMALL LEFT PLEURAL EFFUSION WITH ASSOCIATED LEFT BASILAR\nATELECTASIS",
+     ["THERE IS A SMALL LEFT PLEURAL EFFUSION WITH ASSOCIATED LEFT BASILAR\nATELECTASIS"]),
+    # numbering without a space after the number
+    ("Impression: 1.No effusion 2.Small nodule", ["Impression:", "No effusion",
+                                                  "Small nodule"]),
+])
+def test_text_as_hospitals_store_it(text, expected):
+    assert sents(text) == expected
+
+
+def test_a_question_mark_before_a_word_does_not_end_a_sentence():
+    assert sents("? pneumonia. Pneumonia? No effusion.") == [
+        "? pneumonia.", "Pneumonia?", "No effusion."]
+
+
+def test_an_introductory_phrase_keeps_its_comma():
+    text = "In the appropriate clinical setting, this is compatible with pneumonia."
+    assert _clauses(text) == [text]
+    assert _clauses("No pneumothorax, small left pleural effusion.") == [
+        "No pneumothorax", "small left pleural effusion."]
+
+
+def test_short_lower_case_lines_are_list_items():
+    assert sents("no pneumothorax\nsmall left effusion") == ["no pneumothorax",
+                                                             "small left effusion"]
+    assert sents("The heart is mildly\nenlarged.") == ["The heart is mildly\nenlarged."]

@@ -2,6 +2,7 @@ import pytest
 
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS
+from chestx.reports import Labeler
 from chestx.reports.vocabulary import Term, Vocabulary, load_terms
 
 
@@ -123,3 +124,33 @@ def test_bad_counts_value_is_refused(tmp_path):
     path.write_text("finding\tpattern\tcounts\tcomment\nx\tfoo\tmaybe\t\n")
     with pytest.raises(ChestxError, match="counts must be one of"):
         load_terms(path, "other")
+
+
+def test_every_sign_line_has_an_id_and_an_example_that_yields_it(labeler):
+    """Findings named by their sign: each line's example is labeled through THAT line (by
+    id), uncertain where the sign only suggests the finding."""
+    signs = [t for t in Vocabulary.default().terms if t.id]
+    assert len(signs) >= 10 and all(t.id.startswith("sign.") and t.example for t in signs)
+    wrong = []
+    for term in signs:
+        hits = [m for m in labeler.label(term.example).mentions if m.term == term.id]
+        want = -1 if term.hedged else 1
+        if not hits or hits[0].finding != term.finding or hits[0].status != want:
+            wrong.append((term.id, term.example, [(m.text, m.term, m.status) for m in hits]))
+        if term.hedged and hits and hits[0].rule != term.id:
+            wrong.append((term.id, "hedged sign must name itself as the rule", hits[0].rule))
+    assert not wrong, wrong
+
+
+def test_openi_coding_keeps_a_nodular_opacity_out_of_nodule(labeler):
+    openi = Labeler(nlp=labeler.nlp, coding="openi")
+    text = "Nodular opacity in the right upper lobe."
+    assert labeler.label(text).labels["Nodule"] == 1
+    result = openi.label(text)
+    assert result.labels["Nodule"] is None and result.normal == 0
+
+
+def test_wrapped_terms_match_across_the_line_break():
+    vocab = Vocabulary.default()
+    (match,) = [m for m in vocab.find("small pleural\neffusion") if m.kind == "finding"]
+    assert match.text == "pleural\neffusion" and match.finding == "Effusion"

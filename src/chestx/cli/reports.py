@@ -27,11 +27,21 @@ def label_command(config: LabelConfig, quiet: Quiet = False) -> None:
 
 @configured(LabelEvalConfig)
 def label_eval_command(config: LabelEvalConfig) -> None:
-    """Precision / recall / F1 per finding and micro totals (paper Tables 2 and 18)."""
+    """Precision / recall / F1 per finding and micro totals (paper Tables 2 and 18);
+    ``--errors FILE`` lists the false positives by rule id."""
     import json
 
+    from chestx.reports.errors import error_report, format_rule_counts, write_errors
     from chestx.reports.scoring import evaluate_files, format_tables
 
     result = evaluate_files(config.gold, config.pred,
                             uncertain_positive=config.uncertain_positive)
-    typer.echo(json.dumps(result, indent=2) if config.as_json else format_tables(result))
+    text = json.dumps(result, indent=2) if config.as_json else format_tables(result)
+    if config.errors is not None:
+        rows = error_report(config.gold, config.pred, config.evidence, config.coding,
+                            config.uncertain_positive)
+        write_errors(config.errors, rows)
+        if not config.as_json:
+            text += ("\n\n" + format_rule_counts(rows)
+                     + f"\nwrote {len(rows)} rows -> {config.errors}")
+    typer.echo(text)

@@ -31,6 +31,7 @@ class Mention:
     status: int  # 1 positive, 0 negative, -1 uncertain
     rule: str  # id of the rule that fired ("" when none: positive)
     counts: bool = True  # other findings: does it make the report abnormal?
+    term: str = ""  # id of the vocabulary line that named it (signs: "sign.*")
 
 
 @dataclass

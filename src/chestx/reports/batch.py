@@ -160,7 +160,8 @@ def evidence_lines(report_id: str, result: ReportLabels) -> Iterator[str]:
     for m in result.mentions:
         yield json.dumps({"report_id": report_id, "finding": m.finding, "kind": m.kind,
                           "text": m.text, "start": m.start, "end": m.end,
-                          "sentence": m.sentence, "status": m.status, "rule": m.rule},
+                          "sentence": m.sentence, "status": m.status, "rule": m.rule,
+                          "term": m.term},
                          ensure_ascii=False) + "\n"
 
 

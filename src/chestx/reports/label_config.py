@@ -31,3 +31,9 @@ class LabelEvalConfig:
     as_json: bool = option(False, "Print JSON instead of tables.", flags=("--json",))
     uncertain_positive: bool = option(False, "Count uncertain (-1) as positive.",
                                       flags=("--uncertain-positive",))
+    errors: Path | None = option(None, "Write every false positive (and false negative) with "
+                                 "the rule id behind it to this CSV.")
+    evidence: Path | None = option(None, "Evidence JSONL of `chestx label --evidence` for "
+                                   "--errors (default: label the gold CSV's text again).")
+    coding: str = option("paper", "Coding used to label the gold text again for --errors when "
+                         "no --evidence is given (paper or openi).")

@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from chestx.errors import ChestxError
 from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
 from chestx.reports.parallel import batches, label_parallel
-from chestx.reports.rules import POSITIVE, RuleSet
+from chestx.reports.rules import POSITIVE, UNCERTAIN, RuleSet
+from chestx.reports.scope import Scope
 from chestx.reports.sections import find_sections
 from chestx.reports.sentences import split_clauses, split_sentences
 from chestx.reports.vocabulary import DEFAULT_CODING, Match, Vocabulary
@@ -38,7 +39,14 @@ _LEFT = re.compile(r"\b([Ll])eft\b")
 
 
 def parser_text(clause: str) -> str:
-    """The text handed to the parser for ``clause`` (same length, same offsets)."""
+    """The text handed to the parser for ``clause`` (same length, same offsets).
+
+    Upper-case text (as some hospitals store reports) is handed over in lower case with a
+    capital first letter: the small parser reads "NO PNEUMOTHORAX" as proper nouns.
+    """
+    if clause.isupper():
+        clause = clause[:1] + clause[1:].lower()
+    clause = clause.replace("\n", " ").replace("\r", " ")  # a hard wrap is a space
     return _LEFT.sub(lambda m: "M" + "ild" if m.group(1) == "L" else "mild", clause)
 
 
@@ -119,6 +127,7 @@ class Labeler:
         self.coding = coding
         self.vocabulary = vocabulary or Vocabulary.default(coding)
         self.rules = rules or RuleSet.default(coding)
+        self.scope = Scope()
         self._nlp = nlp
         self.batch_size = batch_size
         self.cache_size = cache_size
@@ -171,7 +180,7 @@ class Labeler:
             span = doc.char_span(match.start, match.end, alignment_mode="expand")
             out.append(self.rules.status(span.root, rules) if span is not None
                        else (POSITIVE, ""))
-        return tuple(propagate_lists(doc.text, matches, out))
+        return tuple(self.scope.apply(doc.text, matches, out))
 
     def _remember(self, key: str, value: tuple[tuple[int, str], ...]) -> None:
         self._cache[key] = value
@@ -196,7 +205,8 @@ class Labeler:
                 if self._rules_for(key):
                     to_parse[key] = sent.matches
                 else:
-                    self._remember(key, tuple((POSITIVE, "") for _ in sent.matches))
+                    self._remember(key, tuple(self.scope.apply(
+                        key, sent.matches, [(POSITIVE, "")] * len(sent.matches))))
         if to_parse:
             keys = list(to_parse)
             docs = self.nlp.pipe((parser_text(k) for k in keys), batch_size=64)
@@ -215,9 +225,11 @@ class Labeler:
                 statuses = self._statuses(self.nlp(parser_text(clause)), sent.matches)
             sentence = text[sent.sentence_start:sent.sentence_end]
             for match, (status, rule) in zip(sent.matches, statuses, strict=True):
+                if match.hedged and status == POSITIVE:  # a sign suggests, it does not prove
+                    status, rule = UNCERTAIN, match.term
                 mentions.append(Mention(match.finding, match.kind, match.text,
                                         sent.start + match.start, sent.start + match.end,
-                                        sentence, status, rule, match.counts))
+                                        sentence, status, rule, match.counts, match.term))
         return aggregate(mentions)
 
     def label(self, text: str) -> ReportLabels:
@@ -233,33 +245,14 @@ class Labeler:
             yield from self.label_batch(batch)
 
 
-#: Text allowed between two items of one list: separators and a few modifier words.
-_LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:and/or|or|and|nor)\s+)?|(?:and/or|or|and|nor)\s+)"
-                       r"(?:(?!(?:is|are|was|were|with|but|however|which|that|there|in|at|of|"
-                       r"to|from|has|have|may|could|seen|noted|and|or)\b)[a-z-]+\s+){0,3}",
-                       re.IGNORECASE)
-
-
 def propagate_lists(sentence: str, matches, statuses: list[tuple[int, str]]
                     ) -> list[tuple[int, str]]:
-    """Give list items the negation/uncertainty of the item before them.
+    """Give list items the negation/uncertainty of the item before them (no cues; see
+    :class:`chestx.reports.scope.Scope`, which the labeler applies with its cues)."""
+    return _LISTS_ONLY.apply(sentence, matches, statuses)
 
-    The small parser often attaches long lists wrongly ("No consolidation, large pleural
-    effusion, or pneumothorax is identified" makes the effusion a second subject). When two
-    mentions are separated only by a comma or coordinator and a few modifier words, they
-    are items of one list, as a conj link would say: the later one takes the earlier one's
-    status (rule id suffixed ``+list``).
-    """
-    out = list(statuses)
-    for i in range(1, len(matches)):
-        (prev_status, prev_rule), (_, rule) = out[i - 1], out[i]
-        # an "A or B" differential read inside a negated list is part of that list
-        if (rule and not rule.startswith("diff.")) or not prev_rule or prev_status == POSITIVE:
-            continue
-        gap = sentence[matches[i - 1].end:matches[i].start]
-        if _LIST_GAP.fullmatch(gap):
-            out[i] = (prev_status, prev_rule.removesuffix("+list") + "+list")
-    return out
+
+_LISTS_ONLY = Scope(cues=[])
 
 
 def report_problem(text) -> str:

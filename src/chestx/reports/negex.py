@@ -63,9 +63,11 @@ class NegexLabeler:
                 shift = sent.start - sent.sentence_start
                 for m in sent.matches:
                     status, rule = self.status(sentence, shift + m.start, shift + m.end)
+                    if m.hedged and status == POSITIVE:  # a sign suggests (vocabulary.py)
+                        status, rule = UNCERTAIN, m.term
                     mentions.append(Mention(m.finding, m.kind, m.text, sent.start + m.start,
                                             sent.start + m.end, sentence, status, rule,
-                                            m.counts))
+                                            m.counts, m.term))
             out.append(aggregate(mentions))
         return out
 

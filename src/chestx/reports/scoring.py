@@ -17,6 +17,7 @@ from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, NO_FINDING, PAPER_8, split_labels
 
 NORMAL = "Normal"
+FINDINGS_AND_NORMAL = (*FINDINGS, NORMAL)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ def evaluate_tables(gold: pd.DataFrame, pred: pd.DataFrame) -> dict:
     }
 
 
-def _read_csv(path: str | Path, needed: tuple[str, ...]) -> pd.DataFrame:
+def read_csv(path: str | Path, needed: tuple[str, ...]) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise ChestxError(f"{path}: no such file")
@@ -122,8 +123,8 @@ def _read_csv(path: str | Path, needed: tuple[str, ...]) -> pd.DataFrame:
 def evaluate_files(gold_csv: str | Path, pred_csv: str | Path,
                    uncertain_positive: bool = False) -> dict:
     """Read the two CSVs and score them (see :func:`evaluate_tables`)."""
-    gold = _read_csv(gold_csv, ("report_id", "gold"))
-    pred = _read_csv(pred_csv, ("report_id", *FINDINGS, NORMAL))
+    gold = read_csv(gold_csv, ("report_id", "gold"))
+    pred = read_csv(pred_csv, ("report_id", *FINDINGS, NORMAL))
     result = evaluate_tables(gold_table(gold), pred_table(pred, uncertain_positive))
     result["uncertain_as"] = "positive" if uncertain_positive else "negative"
     return result
@@ -136,10 +137,14 @@ def format_tables(result: dict) -> str:
         ("Table 2 layout: 8 findings + Normal", [*PAPER_8, NORMAL], "table2_micro"),
         ("Table 18 layout: 14 findings", list(FINDINGS), "table18_micro"),
     ):
-        lines += [title, f"{'Disease':<20} {'P / R / F1':>20} {'gold n':>7}"]
+        lines += [title, f"{'Disease':<20} {'P / R / F1':>20} {'gold n':>7} {'FP':>5}"]
         for name in sorted(names, key=lambda n: (n == NORMAL, n)):
             lines.append(_row(name, result["per_finding"][name]))
         lines += [_row("Total (micro)", result[total]), ""]
+    lines.append(f"micro F1: Table 2 layout {result['table2_micro']['f1']:.3f} (precision "
+                 f"{result['table2_micro']['precision']:.3f}), Table 18 layout "
+                 f"{result['table18_micro']['f1']:.3f} (precision "
+                 f"{result['table18_micro']['precision']:.3f})")
     lines.append(f"{result['reports']} reports; uncertain (-1) counted as "
                  f"{result.get('uncertain_as', 'negative')}")
     return "\n".join(lines)
@@ -147,4 +152,4 @@ def format_tables(result: dict) -> str:
 
 def _row(name: str, s: dict) -> str:
     prf = f"{s['precision']:.2f} / {s['recall']:.2f} / {s['f1']:.2f}"
-    return f"{name:<20} {prf:>20} {s['support']:>7}"
+    return f"{name:<20} {prf:>20} {s['support']:>7} {s['fp']:>5}"

@@ -19,19 +19,30 @@ from pathlib import Path
 from chestx.errors import ChestxError
 from chestx.reports.vocabulary import data_file, read_tsv
 
-# A sentence boundary: end punctuation then space/newline/capital, or a line break,
-# or a list number at the start of an item ("1. ", "2) ").
+# A sentence boundary: end punctuation then space/newline/capital, a line break (kept only
+# where a line ends a sentence: see _line_ends_sentence), or a list number at the start of
+# an item ("1. ", "2) ", "3.No").
 _BOUNDARY = re.compile(
-    r"(?<=[.!?;])(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"  # not after "vs." / "e.g." / "i.e."
+    r"(?:(?<=[.!;])|(?<=\w\?))"  # "?" ends a sentence after a word ("? pneumonia" goes on)
+    r"(?<!\bvs\.)(?<!\be\.g\.)(?<!\bi\.e\.)"  # not after "vs." / "e.g." / "i.e."
     r"(?:\s+|(?=[A-Z]))"             # "effusion. Heart", "apex.There"
-    r"|\s*\n\s*"                     # line breaks
-    r"|(?<=\s)(?=\d{1,2}[.)]\s)"     # " 2. Next item"
+    r"|(?P<line>[ \t]*\n\s*)"        # line breaks
+    r"|(?<=\s)(?=\d{1,2}[.)](?:\s|[A-Za-z]))"  # " 2. Next item", " 3.No effusion"
 )
+_LIST_ITEM = re.compile(r"(?:\d{1,2}[.)]|[-*\u2022])(?:\s|[A-Za-z])")
+_PUNCT = ".,;:!?()[]\"'"
+_FIRST_WORD_OF_LINE = re.compile(r"[A-Za-z'/-]+")
+#: An upper-case line at least this long that ends without punctuation is hard-wrapped.
+WRAP_CHARS = 50
+#: A shorter line followed by a lower-case one is an item of a list ("no pneumothorax\n
+#: small left effusion"), a longer one is wrapped.
+LIST_LINE_CHARS = 30
 
 #: The clause-boundary words shipped beside this module (see :class:`ClauseSplitter`).
 CLAUSE_WORDS = "clause_words.tsv"
 _COMMA = re.compile(r",\s*")
-_OR = re.compile(r"\b(?:or|nor)\b", re.IGNORECASE)
+# "or" / "nor", or a slash between two words ("effusion/pneumothorax"), coordinates a list
+_OR = re.compile(r"\b(?:or|nor)\b|[a-z]/[a-z]", re.IGNORECASE)
 _LIST_END = re.compile(r",?\s*(?:and/or|or|nor)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\d", re.IGNORECASE)
 
@@ -52,10 +63,43 @@ def split_sentences(text: str, spans: list[tuple[int, int]] | None = None
     for span_start, span_end in spans:
         start = span_start
         for match in _BOUNDARY.finditer(text, span_start, span_end):
+            if match.group("line") is not None and not _line_ends_sentence(
+                    text, start, match.start(), match.end(), span_end):
+                continue  # a hard-wrapped line: the sentence goes on
             _add(text, start, match.start(), sentences)
             start = match.end()
         _add(text, start, span_end, sentences)
     return sentences
+
+
+def _line_ends_sentence(text: str, start: int, at: int, after: int, end: int) -> bool:
+    """Does the line break ``text[at:after]`` end a sentence (not a hard wrap)?
+
+    Reports are stored hard-wrapped, in upper case, as numbered lists, without final
+    periods. A break ends a sentence at a blank line, before a list item, or after a colon;
+    it does not where the line ends on a word that needs what follows (``no``, ``of``,
+    ``left``: ``wrap_end`` in ``clause_words.tsv``) or the next line goes on (``and``,
+    ``or``: ``wrap_start``; or a lower-case word after a line of 30 characters or more).
+    Otherwise a capital after a mixed-case line starts a sentence; in upper-case text a long
+    line is a wrapped one.
+    """
+    line_end = text.find("\n", after, end)
+    following = text[after:end if line_end < 0 else line_end]
+    previous = text[text.rfind("\n", start, at) + 1:at]
+    if text.count("\n", at, after) > 1 or _LIST_ITEM.match(following) or \
+            previous.rstrip().endswith(":"):
+        return True
+    words = _wrap_words()
+    tail = previous.split()
+    last = tail[-1].strip(_PUNCT).lower() if tail else ""
+    first = _FIRST_WORD_OF_LINE.match(following)
+    if previous.rstrip().endswith((",", "-", "/")) or last in words["wrap_end"] or \
+            (first and first.group().lower() in words["wrap_start"]) or \
+            (following[:1].islower() and len(previous.strip()) >= LIST_LINE_CHARS):
+        return False
+    if not previous.isupper():
+        return True
+    return len(previous.strip()) < WRAP_CHARS
 
 
 def _add(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:
@@ -93,12 +137,13 @@ class ClauseSplitter:
         ``status``; default: the shipped file.
     """
 
-    KINDS = ("contrast", "cue", "opener", "status")
+    KINDS = ("contrast", "cue", "opener", "status", "keep_after", "wrap_end", "wrap_start")
 
     def __init__(self, words: dict[str, set[str]] | None = None):
         words = words if words is not None else read_clause_words(data_file(CLAUSE_WORDS))
         self.cues = frozenset(words.get("cue", ()))
         self.openers = frozenset(words.get("opener", ()))
+        self.keep_after = frozenset(words.get("keep_after", ()))
         contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
         status = "|".join(sorted(map(re.escape, words.get("status", ())))) or "(?!)"
         self._contrast = re.compile(rf",?\s+(?=(?:{contrast})\b)|(?<=,)\s*(?=(?:{contrast})\b)",
@@ -109,7 +154,8 @@ class ClauseSplitter:
         """Clauses ``(start, end)`` of the sentence ``text[start:end]``, in order."""
         cuts = [m.start() for m in self._contrast.finditer(text, start, end) if m.start() > start]
         cuts += [m.end() for m in _COMMA.finditer(text, start, end)
-                 if self._opens_clause(text, m.end(), end)]
+                 if self._opens_clause(text, m.end(), end)
+                 and not self._introduces(text, start, m.start())]
         bounds, out = sorted(set(cuts)), []
         for left, right in zip([start, *bounds], [*bounds, end], strict=True):
             chunk = text[left:right]
@@ -118,6 +164,12 @@ class ClauseSplitter:
             if stripped:
                 out.append((left + lead, left + lead + len(stripped)))
         return out
+
+    def _introduces(self, text: str, start: int, comma: int) -> bool:
+        """Does the phrase before the comma at ``comma`` introduce what follows (its last
+        word is a ``keep_after`` word: "In the appropriate clinical setting, ...")?"""
+        words = text[max(start, comma - 40):comma].split()
+        return bool(words) and words[-1].strip(_PUNCT).lower() in self.keep_after
 
     def _opens_clause(self, text: str, at: int, end: int) -> bool:
         """Does the phrase after the comma at ``at`` start a clause of its own?"""
@@ -148,6 +200,15 @@ def read_clause_words(path: Path) -> dict[str, set[str]]:
 
 
 _SPLITTER: ClauseSplitter | None = None
+_WRAP: dict[str, frozenset[str]] = {}
+
+
+def _wrap_words() -> dict[str, frozenset[str]]:
+    """The ``wrap_end`` / ``wrap_start`` words of the shipped ``clause_words.tsv`` (read once)."""
+    if not _WRAP:
+        words = read_clause_words(data_file(CLAUSE_WORDS))
+        _WRAP.update({kind: frozenset(words.get(kind, ())) for kind in ("wrap_end", "wrap_start")})
+    return _WRAP
 
 
 def split_clauses(text: str, start: int, end: int) -> list[tuple[int, int]]:

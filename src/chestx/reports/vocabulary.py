@@ -9,7 +9,12 @@ The vocabularies are data files beside this module:
   the Normal rule: ``finding, pattern, counts, comment``; ``counts=no`` records the mention
   as evidence but does not make the report abnormal (support devices are not diseases);
   ``counts=openi`` does so only under the OpenI coding (see below).
-* ``openi_findings_vocab.tsv`` — read only under the OpenI coding (``coding="openi"``), an
+* ``findings_vocab.tsv`` lines may carry ``id``, ``status`` and ``example``: a finding
+  named by its sign ("blunting of the costophrenic angle": Effusion). ``status=uncertain``
+  marks a sign that suggests the finding without proving it (hyperinflation: Emphysema);
+  a positive mention of it is uncertain (rule id: the line's id).
+* ``openi_findings_vocab.tsv`` and ``openi_other_findings.tsv`` — read only under the OpenI
+  coding (``coding="openi"``), an
   explicit compatibility option that reproduces how OpenI's annotators code reports: any
   thickening (bronchial wall thickening too) is Pleural_Thickening, a support device makes a
   report abnormal. Its terms come first, so they win ties with the shipped ones.
@@ -48,6 +53,9 @@ class Term:
     kind: str  # "finding" (one of the 14), "other" (abnormal, not among the 14), "exclude"
     cui: str = ""
     counts: bool = True  # for "other": does a positive mention make the report abnormal?
+    id: str = ""  # named lines (signs): the id evidence and tests refer to
+    hedged: bool = False  # a sign that suggests the finding: a positive mention is uncertain
+    example: str = ""
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,8 @@ class Match:
     end: int
     text: str
     counts: bool = True
+    term: str = ""  # the id of the vocabulary line (named lines only)
+    hedged: bool = False  # see Term.hedged
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
@@ -94,7 +104,12 @@ def load_terms(path: str | Path, kind: str, coding: str = DEFAULT_CODING) -> lis
         if value not in COUNTS:
             raise ChestxError(f"{path}: counts must be one of {', '.join(COUNTS)}: {row}")
         counts = value == "yes" or (value == "openi" and coding == "openi")
-        terms.append(Term(finding, pattern, term_kind, (row.get("cui") or "").strip(), counts))
+        status = (row.get("status") or "").strip().lower()
+        if status not in ("", "uncertain"):
+            raise ChestxError(f"{path}: status must be empty or uncertain: {row}")
+        terms.append(Term(finding, pattern, term_kind, (row.get("cui") or "").strip(), counts,
+                          (row.get("id") or "").strip(), status == "uncertain",
+                          (row.get("example") or "").strip()))
     return terms
 
 
@@ -133,14 +148,16 @@ class Vocabulary:
         ``coding="openi"`` puts ``openi_findings_vocab.tsv`` first)."""
         if coding not in CODINGS:
             raise ChestxError(f"coding must be one of {', '.join(CODINGS)}, not {coding!r}")
-        extra = (load_terms(data_file("openi_findings_vocab.tsv"), "finding")
+        extra = (load_terms(data_file("openi_other_findings.tsv"), "other", coding)
+                 + load_terms(data_file("openi_findings_vocab.tsv"), "finding")
                  if coding == "openi" else [])
         return cls(extra + load_terms(data_file("findings_vocab.tsv"), "finding")
                    + load_terms(data_file("other_findings.tsv"), "other", coding))
 
     def find(self, sentence: str) -> list[Match]:
         """Mentions in ``sentence`` (exclusions removed), in text order."""
-        lowered = sentence.lower()
+        # hard-wrapped text: "pleural\neffusion" is "pleural effusion" (same offsets)
+        lowered = sentence.lower().replace("\n", " ").replace("\t", " ").replace("\r", " ")
         keys = {w[:3] for w in _LETTERS.findall(lowered)} & self._keyed.keys()
         hits = []
         for index, regex in chain(self._always, *(self._keyed[k] for k in keys)):
@@ -157,7 +174,8 @@ class Vocabulary:
             term = self.terms[index]
             if term.kind != "exclude":
                 matches.append(Match(term.finding, term.kind, start, -neg_end,
-                                     sentence[start:-neg_end], term.counts))
+                                     sentence[start:-neg_end], term.counts, term.id,
+                                     term.hedged))
         return matches
 
 
