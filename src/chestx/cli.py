@@ -45,6 +45,39 @@ def _root(
     """chestx: reports -> labels -> NIH-style dataset -> train -> evaluate -> localize -> use."""
 
 
+# ------------------------------------------------- public releases: how --data is read
+_DATASET = typer.Option(None, "--dataset", help="Force the layout of --data: nih, chexpert, "
+                        "mimic, padchest, vindr, rsna (default: detected).")
+_UNCERTAIN = typer.Option("ignore", "--uncertain", help="Uncertain labels (-1.0): ignore "
+                          "(masked out of loss and AUC), zeros or ones.")
+_VIEWS = typer.Option(None, "--views", help="Views kept, e.g. PA,AP,LATERAL or all "
+                      "(default: frontal, PA and AP).")
+_READERS = typer.Option("fused", "--readers", help="VinDr radiologists' boxes: fused "
+                        "(majority, mean box) or all (kept apart, with a reader column).")
+
+
+def _data_options(dataset: str | None = None, uncertain: str = "ignore",
+                  views: str | None = None, readers: str = "fused",
+                  extra_labels: bool = False):
+    from chestx.data.releases import DataOptions, parse_views
+
+    return DataOptions(dataset=dataset, uncertain=uncertain, views=parse_views(views),
+                       readers=readers, extra_labels=extra_labels)
+
+
+def _open_release(data: Path, options):
+    """Read ``--data`` and print its problems (one line each) and the tally on stderr."""
+    from chestx.data.releases import open_dataset
+
+    release = open_dataset(data, options)
+    for line in release.problems.shown():
+        typer.echo(f"warning: {line}", err=True)
+    excluded = sum(release.excluded_views.values())
+    typer.echo(f"{release.name}: {len(release.entries)} images kept, {excluded} excluded by "
+               f"view, {len(release.problems)} problems", err=True)
+    return release
+
+
 # ---------------------------------------------------------------- data (issue: foundation)
 @app.command("synth")
 def synth_command(
@@ -65,24 +98,29 @@ def synth_command(
 
 @app.command("split")
 def split_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV)."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV), "
+                              "or a public release's root."),
     out: Path = typer.Option(..., "--out", help="Folder for train.txt, val.txt, test.txt."),
-    official: bool = typer.Option(False, "--official",
-                                  help="Test = test_list.txt; train_val split 7:1."),
+    official: bool | None = typer.Option(
+        None, "--official/--random", help="Official: NIH's test_list.txt (train_val split "
+        "7:1), a release's own parts (MIMIC split file, CheXpert train/valid, VinDr "
+        "train/test). Default: random for NIH, official for a release that has one."),
     seed: int = typer.Option(0, "--seed", help="Seed of the patient assignment."),
     ratios: str = typer.Option("0.7,0.1,0.2", "--ratios",
                                help="Train,val,test shares of images (random mode)."),
+    dataset: str | None = _DATASET,
+    views: str | None = _VIEWS,
 ) -> None:
-    """Split a dataset patient-wise into train/val/test lists (from the CSV alone)."""
-    from chestx.data.nih import read_data_entry
-    from chestx.data.splits import make_split, parse_ratios, split_summary, write_split
+    """Split a dataset patient-wise into train/val/test lists (from the metadata alone)."""
+    from chestx.data.splits import parse_ratios, release_split, split_summary, write_split
 
-    entries = read_data_entry(data)
-    root = data if data.is_dir() else data.parent
-    split = make_split(entries, mode="official" if official else "random", seed=seed,
-                       ratios=parse_ratios(ratios), root=root)
+    release = _open_release(data, _data_options(dataset, views=views))
+    if official is None:
+        official = release.name != "nih"
+    split = release_split(release, mode="official" if official else "random", seed=seed,
+                          ratios=parse_ratios(ratios))
     write_split(split, out)
-    summary = split_summary(split, entries)
+    summary = split_summary(split, release.entries)
     for part, row in summary.iterrows():
         typer.echo(f"{part:<6}{int(row['images']):>9,} images ({row['share']:6.1%})"
                    f"{int(row['patients']):>8,} patients")
@@ -91,22 +129,26 @@ def split_command(
 
 @app.command("stats")
 def stats_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV)."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder (or its Data_Entry CSV), "
+                              "or a public release's root."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path | None = typer.Option(None, "--plot", help="Also draw the co-occurrence "
                                      "matrix to this PNG."),
+    dataset: str | None = _DATASET,
+    uncertain: str = _UNCERTAIN,
+    views: str | None = _VIEWS,
 ) -> None:
-    """Label statistics as in the paper's Table 16 (count and overlap per finding)."""
+    """Label statistics as in the paper's Table 16 (count and overlap per finding; uncertain
+    labels and views left out counted apart)."""
     import json
 
-    from chestx.data.nih import read_data_entry
-    from chestx.data.stats import dataset_stats, format_table, plot_cooccurrence
+    from chestx.data.stats import format_table, plot_cooccurrence, release_stats
 
-    entries = read_data_entry(data)
-    stats = dataset_stats(entries)
+    release = _open_release(data, _data_options(dataset, uncertain, views))
+    stats = release_stats(release)
     typer.echo(json.dumps(stats, indent=2) if as_json else format_table(stats))
     if plot is not None:
-        plot_cooccurrence(entries, plot)
+        plot_cooccurrence(release.entries, plot)
         typer.echo(f"wrote {plot}", err=as_json)
 
 
@@ -251,16 +293,20 @@ app.command("train")(_with_options(train_command,
 
 @app.command("cache")
 def cache_command(
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout, or a "
+                              "public release's root."),
     size: int = typer.Option(512, "--size", help="Side of the cached images."),
     out: Path | None = typer.Option(None, "--out", help="Cache folder (default DIR/cache)."),
     workers: int = typer.Option(2, "--workers", help="Decoding threads."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    dataset: str | None = _DATASET,
+    views: str | None = _VIEWS,
 ) -> None:
     """Decode and resize every image once into a memory-mapped uint8 array for training."""
     from chestx.data.cache import build_cache
 
-    report = build_cache(data, size, out, workers=workers, progress=not quiet)
+    report = build_cache(data, size, out, workers=workers, progress=not quiet,
+                         options=_data_options(dataset, views=views))
     for name, problem in report.bad:
         typer.echo(f"skipped {name}: {problem}", err=True)
     typer.echo(f"cached {report.n_images} images at {size} px in {report.path}"
@@ -282,7 +328,8 @@ def _check_heatmap(heatmap: str) -> None:
 @app.command("evaluate")
 def evaluate_command(
     checkpoint: Path = typer.Option(..., "--checkpoint", help="A run's best.pt."),
-    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout."),
+    data: Path = typer.Option(..., "--data", help="Dataset folder in the NIH layout, or a "
+                              "public release's root (cross-dataset: the shared findings)."),
     out: Path = typer.Option(..., "--out", help="Folder for predictions.csv, auc.csv, roc.png."),
     split: str = typer.Option("test", "--split", help="test | val | train | all"),
     batch_size: int = typer.Option(16, "--batch-size"),
@@ -299,6 +346,10 @@ def evaluate_command(
     heatmap_size: int | None = typer.Option(None, "--heatmap-size", help=_HEATMAP_SIZE_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    dataset: str | None = _DATASET,
+    uncertain: str = _UNCERTAIN,
+    views: str | None = _VIEWS,
+    readers: str = _READERS,
 ) -> None:
     """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
     from chestx.evaluate.localization import LOCALIZATION_HEATMAP_SIZE
@@ -309,8 +360,11 @@ def evaluate_command(
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
                                  device=device, workers=workers, progress=not quiet,
                                  threshold=threshold, radiologist_labels=labels, heatmap=heatmap,
-                                 heatmap_size=heatmap_size or LOCALIZATION_HEATMAP_SIZE)
+                                 heatmap_size=heatmap_size or LOCALIZATION_HEATMAP_SIZE,
+                                 options=_data_options(dataset, uncertain, views, readers))
     typer.echo(_recipe_summary(result.recipe))
+    for name, why in result.left_out.items():
+        typer.echo(f"left out {name}: {why}")
     _print_table(result.table, f"{split}: {len(result.image_ids)} images")
     if result.radiologists is not None:
         _print_table(result.radiologists, f"AUC against the radiologists' labels ({labels.name})"
@@ -382,13 +436,17 @@ app.command("reproduce")(_with_options(reproduce_command, [
 def eval_boxes_command(
     pred: Path = typer.Option(..., "--pred", help="PRED.csv: Image Index,Finding Label,x,y,w,h"
                              "[,score] in pixels of the stored (1024-px) images."),
-    gt: Path = typer.Option(..., "--gt", help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz)."),
+    gt: Path = typer.Option(..., "--gt", help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz), "
+                            "or a dataset root with boxes (NIH, VinDr-CXR, RSNA)."),
     out: Path = typer.Option(..., "--out", help="Folder for localization.csv."),
+    dataset: str | None = _DATASET,
+    readers: str = _READERS,
 ) -> None:
     """Score boxes like the paper: Acc and AFP per finding over the IoBB and IoU grids."""
     from chestx.evaluate.localization import evaluate_box_files, format_table
 
-    scores = evaluate_box_files(pred, gt, out)
+    scores = evaluate_box_files(pred, gt, out, _data_options(dataset, readers=readers,
+                                                             views="all"))
     typer.echo(format_table(scores, "iobb") + "\n\n" + format_table(scores, "iou"))
     typer.echo(f"wrote {out}/localization.csv")
 
@@ -570,8 +628,11 @@ def predict_command(
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per forward pass."),
     box_method: str | None = typer.Option(None, "--box-method", "--method",
                                           help="Heatmap-to-box method (default: peak)."),
-    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv: overlays draw "
-                                   "ground truth blue, hits green, false positives red."),
+    gt: Path | None = typer.Option(None, "--gt", help="NIH BBox_List_2017.csv or a dataset "
+                                   "root with boxes (VinDr-CXR, RSNA): overlays draw ground "
+                                   "truth blue, hits green, false positives red."),
+    dataset: str | None = _DATASET,
+    readers: str = _READERS,
     resume: bool = typer.Option(False, "--resume",
                                 help="Keep what --out already holds; predict only the rest."),
     heatmap: str = typer.Option("cam", "--heatmap", help=_HEATMAP_HELP),
@@ -585,7 +646,7 @@ def predict_command(
     --gt, the overlays are judged against the hand-drawn boxes). Exit status 0 when at least
     one image was predicted (skipped files are listed on stderr), 2 when none could be.
     """
-    from chestx.data.nih import read_bbox_list
+    from chestx.data.releases import ground_truth_boxes
     from chestx.inference.predictor import (
         Predictor,
         predict_paths,
@@ -600,7 +661,8 @@ def predict_command(
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size,
                                           heatmap=heatmap, heatmap_size=heatmap_size)
-    truth = boxes_by_image(read_bbox_list(gt)) if gt is not None else None
+    options = _data_options(dataset, readers=readers, views="all")
+    truth = boxes_by_image(ground_truth_boxes(gt, options)) if gt is not None else None
     run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume,
                         truth=truth)
     for path, reason in run.skipped:
@@ -662,7 +724,8 @@ def export_command(
 
 
 # ------------------------------------------------- annotate: hand-drawn boxes, VOC files
-boxes_app = typer.Typer(help="Convert boxes between BBox_List_2017.csv and PASCAL VOC XML files.",
+boxes_app = typer.Typer(help="Boxes: export a release's boxes as BBox_List_2017.csv; convert "
+                        "to and from PASCAL VOC XML files.",
                         no_args_is_help=True)
 app.add_typer(boxes_app, name="boxes")
 
@@ -713,6 +776,25 @@ def boxes_export_command(
 
     written = export_voc(gt, out, image_size_reader(images, image_size))
     typer.echo(f"wrote {len(written)} VOC files to {out}")
+
+
+@boxes_app.command("export")
+def boxes_release_export_command(
+    data: Path = typer.Option(..., "--data", help="Dataset root with boxes: VinDr-CXR, RSNA "
+                              "or NIH."),
+    out: Path = typer.Option(..., "--out", help="BBox_List_2017.csv to write."),
+    readers: str = _READERS,
+    dataset: str | None = _DATASET,
+    extra_labels: bool = typer.Option(False, "--extra-labels", help="Keep the boxes of "
+                                      "findings without an NIH counterpart (source names)."),
+) -> None:
+    """A release's boxes in the BBox_List_2017.csv layout (Image Index = file name; x, y, w,
+    h in stored pixels; a reader column with --readers all)."""
+    from chestx.data.releases.export import export_boxes
+
+    options = _data_options(dataset, readers=readers, views="all", extra_labels=extra_labels)
+    path, count = export_boxes(data, out, options)
+    typer.echo(f"wrote {count} boxes to {path}")
 
 
 @boxes_app.command("import-voc")

@@ -185,7 +185,8 @@ def write_padchest(root: Path, images: int = 16, size: int = 20, seed: int = 2) 
                                                                 rng.integers(0, 3))})
         labels = terms or ["normal"]
         image = f"2168401113669640{n:029d}_0{n % 3}-0{n:02d}-1{n:02d}.png"
-        rows.append({"image": image, "dir": str(n % 3), "patient": f"{8398604886942923316 + n // 2}",
+        patient = str(8398604886942923316 + n // 2)
+        rows.append({"image": image, "dir": str(n % 3), "patient": patient,
                      "projection": projections[n % len(projections)], "labels": labels,
                      "cell": "[" + ", ".join(f"'{t}'" if i == 0 else f"' {t}'"
                                              for i, t in enumerate(labels)) + "]"})

@@ -51,7 +51,13 @@ from PIL import Image
 from pydicom.errors import InvalidDicomError
 
 from chestx.atomic import atomic_write_text
-from chestx.data.nih import BBOX_HEADER, BBOX_NAMES, find_images, read_bbox_list
+from chestx.data.nih import (
+    BBOX_HEADER,
+    BBOX_HEADER_READER,
+    BBOX_NAMES,
+    find_images,
+    read_bbox_list,
+)
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
 
@@ -140,18 +146,21 @@ def _decimal(value: float) -> Decimal:
 
 
 def write_bbox_list(path: str | os.PathLike,
-                    rows: Iterable[tuple[str, str, float, float, float, float]]) -> Path:
+                    rows: Iterable[tuple[str, str, float, float, float, float]],
+                    readers: bool = False) -> Path:
     """Write ``BBox_List_2017.csv`` in NIH's format, atomically; the one writer of that file.
 
     ``rows`` are ``(Image Index, finding, x, y, w, h)`` with canonical finding names; they are
     written in :data:`chestx.findings.FINDINGS` order, then by image (NIH groups its list by
-    finding), under NIH's 9-field header, with ``Infiltrate`` for Infiltration.
+    finding), under NIH's 9-field header, with ``Infiltrate`` for Infiltration. With
+    ``readers``, rows end with a 7th item, the reader, under :data:`BBOX_HEADER_READER`.
     """
     ordered = sorted(rows, key=lambda r: (_FINDING_RANK.get(r[1], len(FINDINGS)), r[0]))
-    lines = [BBOX_HEADER]
+    lines = [BBOX_HEADER_READER if readers else BBOX_HEADER]
     for image, finding, *box in ordered:
         label = BBOX_LIST_SPELLING.get(finding, finding)
-        lines.append(",".join([image, label, *(format_number(v) for v in box)]))
+        extra = [str(box.pop())] if readers else []
+        lines.append(",".join([image, label, *(format_number(v) for v in box), *extra]))
     atomic_write_text(path, "\n".join(lines) + "\n")
     return Path(path)
 

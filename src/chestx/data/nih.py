@@ -55,6 +55,9 @@ BBOX_COLUMNS: list[str] = ["Image Index", "Finding Label", "x", "y", "w", "h"]
 #: The header NIH writes on ``BBox_List_2017.csv`` (9 fields for 6-field rows).
 BBOX_HEADER = "Image Index,Finding Label,Bbox [x,y,w,h],,,"
 
+#: The same with a 7th column naming the reader who drew each box (boxes kept apart by reader).
+BBOX_HEADER_READER = "Image Index,Finding Label,Bbox [x,y,w,h],reader"
+
 #: Looked for in this order: NIH's file as first released, then as re-released in 2020.
 DATA_ENTRY_NAMES = ("Data_Entry_2017.csv", "Data_Entry_2017.csv.gz",
                     "Data_Entry_2017_v2020.csv", "Data_Entry_2017_v2020.csv.gz")
@@ -219,8 +222,9 @@ def _map_cells(path: Path, frame: pd.DataFrame, column: str, parse: Callable) ->
 def read_bbox_list(path: str | os.PathLike) -> pd.DataFrame:
     """Read ``BBox_List_2017.csv`` -> frame with :data:`BBOX_COLUMNS`.
 
-    Accepts NIH's odd header (``Bbox [x,y,w,h],,,``: 9 fields over 6-field rows) and a plain
-    ``Image Index,Finding Label,x,y,w,h[,score]`` header. ``Finding Label`` is canonical
+    Accepts NIH's odd header (``Bbox [x,y,w,h],,,``: 9 fields over 6-field rows), the same
+    with a ``reader`` column (:data:`BBOX_HEADER_READER`; the frame then has ``reader``) and
+    a plain ``Image Index,Finding Label,x,y,w,h[,score]`` header. ``Finding Label`` is canonical
     (``Infiltrate`` -> ``Infiltration``); ``x, y, w, h`` are float64 pixels of the stored
     image, top-left origin. ``path`` may be the dataset folder.
     """
@@ -237,6 +241,8 @@ def read_bbox_list(path: str | os.PathLike) -> pd.DataFrame:
         raise ChestxError(f"{path}: not an NIH BBox file (header {fields[:3]!r})")
     if fields[2:6] == ["x", "y", "w", "h"]:  # plain form, maybe with a score column
         frame = _read_rows(path, fields, spare=1)[BBOX_COLUMNS]
+    elif fields[-1:] == ["reader"]:  # boxes kept apart by reader
+        frame = _read_rows(path, [*BBOX_COLUMNS, "reader"], spare=1)
     else:  # NIH's "Bbox [x,y,w,h],,," header
         frame = _read_rows(path, BBOX_COLUMNS, spare=max(len(fields) - len(BBOX_COLUMNS), 1))
     frame = frame.apply(lambda col: col.str.strip())

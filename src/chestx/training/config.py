@@ -44,8 +44,16 @@ class TrainConfig:
     recipe sets (``chestx.training.recipe.RECIPE_FIELDS`` and ``lr``) are filled by
     ``chestx.training.loop.resolve_config`` from the recipe chosen by ``recipe``."""
 
-    data: str = option(help="Dataset folder in the NIH layout.", path=True)
+    data: str = option(help="Dataset folder: NIH layout or a public release's root as "
+                       "shipped (CheXpert, MIMIC-CXR-JPG, PadChest, VinDr-CXR, RSNA).",
+                       path=True)
     out: str = option(help="Run folder: best.pt, last.pt, metrics.csv.", path=True)
+    dataset: str | None = option(None, "Force the release read from --data (nih, chexpert, "
+                                 "mimic, padchest, vindr, rsna; default: detected).")
+    uncertain: str = option("ignore", "Uncertain labels (-1.0): ignore (masked out of the "
+                            "loss and AUC), zeros or ones.", choices=("ignore", "zeros", "ones"))
+    views: str | None = option(None, "Views kept, e.g. PA,AP or all (default: frontal, PA "
+                               "and AP).")
     backbone: str = option("resnet50", "Backbone: alexnet, googlenet, vgg16, resnet50, "
                            "densenet121, resnet18 or a torchvision name.", registry="backbone")
     recipe: str = option("auto", "Settings for the options left unset: auto (by how the "

@@ -11,9 +11,17 @@ from torch.utils.data import Dataset, default_collate
 
 from chestx.data.cache import CachedDataset, find_cache
 from chestx.data.datasets import NIHDataset, ReleaseDataset
-from chestx.data.releases import DataOptions, detect_release, open_dataset
+from chestx.data.releases import DataOptions, detect_release, open_dataset, parse_views
 from chestx.data.splits import dataset_split
 from chestx.errors import ChestxError
+
+
+def data_options(config) -> DataOptions:
+    """The :class:`~chestx.data.releases.DataOptions` of a :class:`TrainConfig` (or of its
+    dict as a checkpoint records it)."""
+    get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
+    return DataOptions(dataset=get("dataset"), uncertain=get("uncertain") or "ignore",
+                       views=parse_views(get("views")))
 
 
 def split_ids(root: str | os.PathLike, mode: str = "official", seed: int = 0,

@@ -33,7 +33,7 @@ from chestx.models.state import read_checkpoint
 from chestx.progress import new_progress, stderr_console
 from chestx.training.augment import Augment
 from chestx.training.config import RESUMABLE_OVERRIDES, TrainConfig
-from chestx.training.data import collate_readable, image_dataset, split_ids
+from chestx.training.data import collate_readable, data_options, image_dataset, split_ids
 from chestx.training.distributed import Context, default_workers, setup, teardown
 from chestx.training.recipe import (
     RECIPE_FIELDS,
@@ -300,15 +300,17 @@ def _train(config: TrainConfig, context: Context,
         model.load_state_dict(state["model_state"])
     # channels-last convolutions run ~10 % faster on CPU (oneDNN) and use tensor cores on GPU
     model.to(context.device, memory_format=torch.channels_last)
-    ids = split_ids(config.data, config.split, config.seed)
+    options = data_options(config)
+    ids = split_ids(config.data, config.split, config.seed, options)
     train_ids = ids["train"][: config.max_train_images] if config.max_train_images else ids[
         "train"]
     # in-process loading keeps the decoded images: decoding PNGs was ~6 % of a CPU epoch
     in_memory = config.workers == 0
     train_set = image_dataset(config.data, train_ids, config.classes, config.image_size,
-                              config.cache, config.cache_dir, in_memory)
+                              config.cache, config.cache_dir, in_memory, options)
     val_set = image_dataset(config.data, ids["val"], config.classes, config.image_size,
-                            config.cache, config.cache_dir, in_memory) if context.main else None
+                            config.cache, config.cache_dir, in_memory, options
+                            ) if context.main else None
     net: torch.nn.Module = model
     if context.distributed:
         net = DistributedDataParallel(

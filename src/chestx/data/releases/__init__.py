@@ -8,7 +8,12 @@ One module per release (:mod:`.chexpert`, :mod:`.mimic`, :mod:`.padchest`, :mod:
 """
 
 from chestx.data.releases.base import DataOptions, Release, parse_views
-from chestx.data.releases.registry import RELEASES, detect_release, open_dataset
+from chestx.data.releases.registry import (
+    RELEASES,
+    detect_release,
+    ground_truth_boxes,
+    open_dataset,
+)
 
-__all__ = ["RELEASES", "DataOptions", "Release", "detect_release", "open_dataset",
-           "parse_views"]
+__all__ = ["RELEASES", "DataOptions", "Release", "detect_release", "ground_truth_boxes",
+           "open_dataset", "parse_views"]

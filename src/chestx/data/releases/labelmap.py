@@ -80,6 +80,11 @@ def label_map(release: str) -> LabelMap:
     return result
 
 
+def release_label_space(release: str) -> tuple[str, ...]:
+    """The NIH findings ``release`` labels: all 14 for NIH, else its map's targets."""
+    return FINDINGS if release == "nih" else label_map(release).label_space
+
+
 def map_table() -> pd.DataFrame:
     """Every line of ``label_map.tsv``: ``release, source, target, why``."""
     return pd.DataFrame(list(_rows()), columns=["release", "source", "target", "why"])

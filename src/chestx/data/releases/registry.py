@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
+from chestx.data.nih import read_bbox_list
 from chestx.data.releases import chexpert, mimic, nih_release, padchest, rsna, vindr
 from chestx.data.releases.base import DataOptions, Release
 from chestx.errors import ChestxError
@@ -66,3 +69,17 @@ def open_dataset(root: str | os.PathLike, options: DataOptions | None = None) ->
     if name != "nih" and not root.is_dir():
         raise ChestxError(f"{root}: {reader.title} needs its root folder")
     return reader.read(root, options)
+
+
+def ground_truth_boxes(path: str | os.PathLike, options: DataOptions | None = None
+                       ) -> pd.DataFrame:
+    """Ground-truth boxes from a box file (``BBox_List_2017.csv`` layout, maybe with a
+    ``reader`` column) or from a dataset root that has boxes (NIH's ``BBox_List_2017.csv``,
+    VinDr-CXR, RSNA): :data:`chestx.data.nih.BBOX_COLUMNS` (+ ``reader``), stored pixels."""
+    path = Path(path)
+    if path.is_file():
+        return read_bbox_list(path)
+    release = open_dataset(path, options)
+    if release.boxes is None:
+        raise ChestxError(f"{path}: this {RELEASES[release.name].title} folder has no boxes")
+    return release.boxes
