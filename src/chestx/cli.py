@@ -72,9 +72,14 @@ def _open_release(data: Path, options):
     release = open_dataset(data, options)
     for line in release.problems.shown():
         typer.echo(f"warning: {line}", err=True)
-    excluded = sum(release.excluded_views.values())
-    typer.echo(f"{release.name}: {len(release.entries)} images kept, {excluded} excluded by "
-               f"view, {len(release.problems)} problems", err=True)
+    views = ", ".join(f"{v or 'unknown'} {n}" for v, n in sorted(release.excluded_views.items()))
+    if release.name == "nih" and not views and not release.problems:
+        return release  # NIH's own layout as before: nothing to tally
+    dropped = {k: v for k, v in release.dropped.items() if v}
+    typer.echo(f"{release.name}: {len(release.entries)} images kept; excluded by view: "
+               f"{views or 'none'}; positives of labels without an NIH finding dropped: "
+               f"{', '.join(f'{k} {v}' for k, v in dropped.items()) or 'none'}; "
+               f"{len(release.problems)} problems", err=True)
     return release
 
 
@@ -114,11 +119,12 @@ def split_command(
     """Split a dataset patient-wise into train/val/test lists (from the metadata alone)."""
     from chestx.data.splits import parse_ratios, release_split, split_summary, write_split
 
+    shares = parse_ratios(ratios)
     release = _open_release(data, _data_options(dataset, views=views))
     if official is None:
         official = release.name != "nih"
     split = release_split(release, mode="official" if official else "random", seed=seed,
-                          ratios=parse_ratios(ratios))
+                          ratios=shares)
     write_split(split, out)
     summary = split_summary(split, release.entries)
     for part, row in summary.iterrows():

@@ -45,19 +45,17 @@ def dataset_stats(entries: pd.DataFrame) -> dict:
 
 
 def release_stats(release: Release) -> dict:
-    """:func:`dataset_stats` of a release's kept images, plus ``dataset`` (its name),
-    ``excluded_views`` (images left out by view), ``excluded_by_view`` (per view),
-    ``dropped_labels`` (positives of source labels without an NIH counterpart, per label)
-    and, per finding, ``uncertain``: images labelled -1.0 for it (counted apart from
-    ``count``, the positives; under ``--uncertain ones`` they are in ``count`` too)."""
+    """:func:`dataset_stats` of a release's kept images, plus ``excluded_views`` (images
+    left out by view) and, per finding, ``uncertain``: images labelled -1.0 for it (counted
+    apart from ``count``, the positives; under ``--uncertain ones`` they are in ``count``
+    too). What else was left out is on the release (``excluded_views`` per view,
+    ``dropped`` positives of source labels without an NIH counterpart)."""
     stats = dataset_stats(release.entries)
     uncertain = release.uncertain_counts()
     for name, row in stats["findings"].items():
         row["uncertain"] = uncertain[name]
-    views = {str(k): int(v) for k, v in sorted(release.excluded_views.items())}
-    return {"dataset": release.name, **stats, "excluded_views": sum(views.values()),
-            "excluded_by_view": views,
-            "dropped_labels": {k: int(v) for k, v in release.dropped.items() if v}}
+    stats["excluded_views"] = int(sum(release.excluded_views.values()))
+    return stats
 
 
 def cooccurrence(entries: pd.DataFrame) -> pd.DataFrame:

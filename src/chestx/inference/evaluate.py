@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from chestx.atomic import atomic_open
 from chestx.data.images import read_gray
-from chestx.data.nih import read_bbox_list, read_data_entry
+from chestx.data.nih import BBOX_NAMES, find_images, read_bbox_list, read_data_entry
 from chestx.data.releases import DataOptions, Release, detect_release, open_dataset
 from chestx.data.releases.labelmap import release_label_space
 from chestx.data.synth import MANIFEST, PLANTED_FINDINGS
@@ -239,10 +239,10 @@ def localize_ground_truth(model: torch.nn.Module, root: str | os.PathLike, gt: p
 
     Returns ``({method: PRED frame (Image Index,Finding Label,x,y,w,h,score)}, problems)``:
     boxes in pixels of the stored images; ``problems`` maps each image that was missing or
-    unreadable (and is skipped) to a one-line message. ``paths`` (Image Index -> file):
-    default, the release at ``root``'s.
+    unreadable (and is skipped) to a one-line message. ``paths`` (Image Index -> file) of a
+    release's images; default: the images found under ``root`` in NIH's layout.
     """
-    paths = paths if paths is not None else open_dataset(root).image_paths()
+    paths = paths if paths is not None else find_images(root)
     wanted = ground_truth_findings(gt)
     problems: dict[str, str] = {}
     names = list(wanted)
@@ -326,13 +326,18 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
     ``boxes``/``localization`` (and ``*_paper``, ``*_peak``, ``froc``) to ``evaluation.files``.
     """
     root = Path(data)
-    release = release or open_dataset(root)
-    if release.boxes is None or release.boxes.empty:
+    if release is None and not any((root / name).is_file() for name in BBOX_NAMES):
+        try:
+            release = open_dataset(root)
+        except ChestxError:  # neither a box list nor a release: nothing to localize
+            return
+    if release is not None and (release.boxes is None or release.boxes.empty):
         return
     model = evaluation.model
     if heatmap_size is not None and hasattr(model, "transition"):
         model = at_heatmap_size(model, finest_heatmap_size(model, heatmap_size))
-    results = evaluate_model_localization(model, release.root, evaluation.out,
+    results = evaluate_model_localization(model, release.root if release else root,
+                                          evaluation.out,
                                           progress=progress, echo=echo,
                                           image_ids=evaluation.image_ids, heatmap=heatmap,
                                           release=release)

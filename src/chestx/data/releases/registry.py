@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from chestx.data.nih import read_bbox_list
+from chestx.data.nih import DATA_ENTRY_NAMES, read_bbox_list
 from chestx.data.releases import chexpert, mimic, nih_release, padchest, rsna, vindr
 from chestx.data.releases.base import DataOptions, Release
 from chestx.errors import ChestxError
@@ -53,8 +53,9 @@ def detect_release(root: str | os.PathLike) -> str:
     for name in RELEASES:
         if RELEASES[name].detect(root):
             return name
-    raise ChestxError(f"{root}: no known dataset layout (looked for "
-                      f"{', '.join(RELEASES[n].title for n in RELEASES)}; --dataset forces one)")
+    others = ", ".join(RELEASES[n].title for n in RELEASES if n != "nih")
+    raise ChestxError(f"{root / DATA_ENTRY_NAMES[0]}: not found, nor another known layout "
+                      f"({others}; --dataset forces one)")
 
 
 def open_dataset(root: str | os.PathLike, options: DataOptions | None = None) -> Release:
