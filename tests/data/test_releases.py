@@ -212,3 +212,15 @@ def test_label_map_covers_every_source_label_once():
     assert not table.duplicated(["release", "source"]).any()
     assert set(table["target"]) <= {*FINDINGS, "No Finding", "none"}
     assert (table["why"].str.len() > 0).all()
+
+
+def test_extra_labels_kept_as_columns_on_request(releases):
+    root = releases["chexpert"]["root"]
+    plain = open_dataset(root)
+    assert "Support Devices" not in plain.entries
+    extra = open_dataset(root, DataOptions(extra_labels=True)).entries
+    rows = {r["path"].split("/", 1)[1]: r for r in releases["chexpert"]["rows"]}
+    for name, value in zip(extra["Image Index"], extra["Support Devices"], strict=True):
+        want = rows[name]["labels"]["Support Devices"]
+        assert value == want or (want is None and np.isnan(value))
+    assert sum(extra["Support Devices"] == 1) == plain.dropped["Support Devices"]

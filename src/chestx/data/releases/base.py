@@ -91,7 +91,8 @@ class Release:
     ``""``), ``Uncertain Labels`` (findings labelled -1.0, ``A|B``), then extra label
     columns when asked. ``boxes``: :data:`chestx.data.nih.BBOX_COLUMNS` (+ ``reader`` with
     ``readers="all"``) in stored-image pixels. ``excluded_views``: images left out by view,
-    per view. ``dropped``: positives of unmapped source labels. ``problems``: one line per
+    per view. ``dropped``: positives of unmapped source labels among the kept images.
+    ``problems``: one line per
     bad input met (each names its file).
     """
 
@@ -165,19 +166,27 @@ def finish(name: str, root: Path, raw: pd.DataFrame, values: pd.DataFrame,
                      f"({', '.join(repr(u) for u in mapped.unknown[:5])})")
     frame = raw.reset_index(drop=True).copy()
     frame["Finding Labels"], frame["Uncertain Labels"] = _finding_cells(mapped, options.uncertain)
+    frame["_row"] = np.arange(len(frame))
     if mapped.extra is not None:
         frame = pd.concat([frame, mapped.extra.reset_index(drop=True)], axis=1)
+    twice = frame["Image Index"].duplicated()
+    if twice.any():  # one row per image: the first is kept
+        problems.add(f"{source}: {int(twice.sum())} images listed twice (e.g. "
+                     f"{frame.loc[twice, 'Image Index'].iloc[0]}); kept the first")
+        frame = frame[~twice].reset_index(drop=True)
     keep = keep_view(frame["View Position"], options.views)
     excluded = Counter(frame.loc[~keep, "View Position"].replace("", "unknown"))
     frame = frame[keep].reset_index(drop=True)
     frame = _drop_missing(root, frame, problems)
+    rows = frame.pop("_row").to_numpy()
+    dropped = {c: int((values[c].to_numpy()[rows] == 1).sum()) for c in mapped.dropped}
     entries = _nih_schema(frame)
     space = label_map(name).label_space
     if boxes is not None:
         boxes = boxes[boxes["Image Index"].isin(set(entries["Image Index"]))]
         boxes = boxes.reset_index(drop=True)
-    return Release(name, root, entries, options, space, boxes, excluded, mapped.dropped,
-                   problems, official)
+    return Release(name, root, entries, options, space, boxes, excluded, dropped, problems,
+                   official)
 
 
 def _drop_missing(root: Path, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
