@@ -192,7 +192,9 @@ def finish(name: str, root: Path, raw: pd.DataFrame, values: pd.DataFrame,
 def _drop_missing(root: Path, frame: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     """Drop rows whose image file is missing (one line each), unless no image is present at
     all: then the metadata alone is used (statistics of a release whose images are elsewhere)."""
-    exists = np.array([os.path.isfile(root / rel) for rel in frame["Path"]], dtype=bool)
+    base = str(root)
+    exists = np.fromiter((os.path.isfile(os.path.join(base, rel)) for rel in frame["Path"]),
+                         dtype=bool, count=len(frame))
     if len(frame) and not exists.any():
         problems.add(f"{root}: none of the {len(frame)} images is present; using the "
                      "metadata alone")

@@ -136,5 +136,12 @@ def apply_map(release: str, values: pd.DataFrame, keep_extra: bool = False) -> M
 
 def cells(matrix: np.ndarray) -> list[str]:
     """Bool ``(N, 14)`` -> N cells ``"A|B"`` (``""`` where none) in FINDINGS order."""
-    names = np.array(FINDINGS, dtype=object)
-    return ["|".join(names[row]) for row in matrix]
+    if not len(matrix):
+        return []
+    # one string per distinct row pattern: 14 bits -> an integer key
+    keys = matrix.astype(np.int64) @ (1 << np.arange(matrix.shape[1], dtype=np.int64))
+    patterns, inverse = np.unique(keys, return_inverse=True)
+    names = np.array(FINDINGS[: matrix.shape[1]], dtype=object)
+    text = np.array(["|".join(names[(p >> np.arange(len(names))) & 1 == 1]) for p in patterns],
+                    dtype=object)
+    return text[inverse.ravel()].tolist()

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from chestx.errors import ChestxError
@@ -96,31 +97,43 @@ def read_table(path: str | os.PathLike, problems: Problems,
     """
     path = Path(path)
     text = read_text(path, problems)
-    rows = csv.reader(io.StringIO(text, newline=""))
-    header = next(rows, None)
+    header = next(csv.reader(io.StringIO(text[: text.find("\n") + 1 or len(text)])), None)
     if header is None:
         raise ChestxError(f"{path}: empty file")
     header = [name.strip() for name in header]
     missing = [name for name in required if name not in header]
     if missing:
         raise ChestxError(f"{path}: no column {missing[0]!r} (header {header[:8]})")
-    good, bad, first_bad = [], 0, 0
+    frame = _rows(path, text, header, problems)
+    # stripping costs seconds on 200k rows: only when a space can sit at a cell's edge
+    padded = any(edge in text for edge in (", ", " ,", " \n", "\n ", '" ', ' "'))
+    return frame.apply(_strip) if padded else frame
+
+
+def _strip(column: pd.Series) -> pd.Series:
+    """Cells stripped of spaces, once per distinct cell (label columns have few)."""
+    codes, uniques = pd.factorize(column)
+    stripped = np.array([cell.strip() for cell in uniques] + [""], dtype=object)
+    return pd.Series(stripped[codes], index=column.index, dtype=object)
+
+
+def _rows(path: Path, text: str, header: list[str], problems: Problems) -> pd.DataFrame:
+    """The rows of ``text`` with the header's field count (others skipped and reported)."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    next(reader)
+    rows = []
     try:
-        for number, row in enumerate(rows, start=2):
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue
-            if len(row) == len(header):
-                good.append([cell.strip() for cell in row])
-            else:
-                bad += 1
-                first_bad = first_bad or number
+        rows.extend(reader)
     except csv.Error as exc:  # an unterminated quote at a cut
-        problems.add(f"{path}: unreadable from line {rows.line_num} ({exc}); kept the rows "
+        problems.add(f"{path}: unreadable from line {reader.line_num} ({exc}); kept the rows "
                      "before it")
+    width = len(header)
+    good = [row for row in rows if len(row) == width]
+    bad = [i for i, row in enumerate(rows) if len(row) != width and any(c.strip() for c in row)]
     if bad:
-        problems.add(f"{path}: {bad} rows with a field count other than the header's "
-                     f"{len(header)} skipped (first at line {first_bad})")
-    return pd.DataFrame(good, columns=header, dtype=str)
+        problems.add(f"{path}: {len(bad)} rows with a field count other than the header's "
+                     f"{width} skipped (first at row {bad[0] + 1} after the header)")
+    return pd.DataFrame(good, columns=header, dtype=object)
 
 
 def find_file(root: Path, names: Iterable[str]) -> Path | None:
@@ -132,5 +145,15 @@ def find_file(root: Path, names: Iterable[str]) -> Path | None:
 
 
 def to_float(frame: pd.DataFrame, column: str) -> pd.Series:
-    """A column of label cells -> float64: ``""`` -> NaN, ``"1.0"`` -> 1.0, ``"-1"`` -> -1."""
-    return pd.to_numeric(frame[column].replace("", None), errors="coerce").astype("float64")
+    """A column of label cells -> float64: ``""`` -> NaN, ``"1.0"`` -> 1.0, ``"-1"`` -> -1;
+    text that is no number -> NaN. Converted once per distinct cell (labels have few)."""
+    codes, uniques = pd.factorize(frame[column])
+    numbers = np.array([_number(cell) for cell in uniques] + [np.nan], dtype=np.float64)
+    return pd.Series(numbers[codes], index=frame.index)  # code -1 (a missing cell) -> NaN
+
+
+def _number(cell: object) -> float:
+    try:
+        return float(cell)
+    except (TypeError, ValueError):
+        return float("nan")
