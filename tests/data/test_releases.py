@@ -224,3 +224,14 @@ def test_extra_labels_kept_as_columns_on_request(releases):
         want = rows[name]["labels"]["Support Devices"]
         assert value == want or (want is None and np.isnan(value))
     assert sum(extra["Support Devices"] == 1) == plain.dropped["Support Devices"]
+
+
+def test_vindr_test_boxes_are_the_consensus_whoever_entered_them(tmp_path):
+    spec = write_vindr(tmp_path / "v")
+    path = spec["root"] / "annotations" / "annotations_test.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(",R1,", ",R2,")  # the second consensus box, another rad_id
+    path.write_text("\n".join(lines) + "\n")
+    fused = open_dataset(spec["root"], DataOptions(extra_labels=True)).boxes
+    test = fused[fused["Image Index"] == f"{spec['ids']['test'][0]}.dicom"]
+    assert sorted(test["Finding Label"]) == ["Effusion", "Nodule/Mass"]  # none fused away

@@ -26,6 +26,7 @@ from chestx.inference.evaluate import evaluate_checkpoint
 from chestx.models.losses import PAPER_NAMES
 from chestx.progress import stderr_console
 from chestx.training.config import TrainConfig
+from chestx.training.data import data_options
 from chestx.training.loop import train
 
 #: grid -> the values it runs by default.
@@ -83,7 +84,8 @@ def reproduce(base: TrainConfig, grid: str, out: str | os.PathLike,
             evaluate_checkpoint(run / "best.pt", base.data, run / "eval", split=eval_split,
                                 device=base.device,
                                 workers=0 if base.workers is None else base.workers,
-                                use_cache=base.cache, progress=base.progress)
+                                use_cache=base.cache, progress=base.progress,
+                                options=data_options(base))
         aucs = pd.read_csv(auc_path).set_index("finding")["auc"]
         rows.append({"Setting": label, **aucs.drop("mean").to_dict(), "mean": aucs["mean"]})
     table = pd.DataFrame(rows)
