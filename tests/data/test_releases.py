@@ -16,7 +16,8 @@ from release_fixtures import (
     write_vindr,
 )
 
-from chestx.data.releases import DataOptions, detect_release, open_dataset
+from chestx.data.nih import read_split_list
+from chestx.data.releases import DataOptions, data_options, detect_release, open_dataset
 from chestx.data.releases.labelmap import map_table
 from chestx.data.splits import release_split
 from chestx.data.stats import release_stats
@@ -182,6 +183,28 @@ def test_vindr_boxes_all_readers_and_fused(releases):
     assert sorted(fused.index) == ["Cardiomegaly", "Effusion"]
     x0, y0, x1, y1 = (20.5 + 21.5) / 2, (30.0 + 31.0) / 2, (44.25 + 45.25) / 2, 40.5
     assert tuple(fused.loc["Cardiomegaly", ["x", "y", "w", "h"]]) == (x0, y0, x1 - x0, y1 - y0)
+
+
+def test_split_cli_official_on_a_release_random_on_request(run_cli, releases, tmp_path):
+    root = releases["mimic"]["root"]
+    for flags, mode in (((), "official"), (("--random", "--seed", "1"), "random")):
+        code, _, _ = run_cli("split", "--data", root, "--out", tmp_path / mode, *flags)
+        assert code == 0
+        expected = release_split(open_dataset(root), mode=mode, seed=1)
+        for part, names in expected.items():
+            assert read_split_list(tmp_path / mode / f"{part}.txt") == names, (mode, part)
+    # the shares are checked before any data is read: the error names --ratios, not the folder
+    code, _, err = run_cli("split", "--data", tmp_path / "absent", "--out", tmp_path / "x",
+                           "--ratios", "0.5,0.5")
+    assert code == 2 and "ratios '0.5,0.5'" in err and "absent" not in err
+
+
+def test_data_options_from_settings_fields():
+    assert data_options({"views": "pa, ap", "uncertain": None}, readers="all") == DataOptions(
+        views=("PA", "AP"), readers="all")
+    assert data_options(object()) == DataOptions()
+    with pytest.raises(ChestxError, match="--uncertain 'maybe'"):
+        data_options({"uncertain": "maybe"})
 
 
 def test_boxes_export_cli(run_cli, releases, tmp_path):

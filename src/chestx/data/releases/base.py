@@ -105,7 +105,7 @@ class Release:
     ``entries``: one row per kept image, :data:`chestx.data.nih.DATA_ENTRY_COLUMNS` then
     ``Path`` (relative to ``root``), ``Split`` (the release's own part: train, val, test or
     ``""``), ``Uncertain Labels`` (findings labelled -1.0, ``A|B``), then extra label
-    columns when asked. ``boxes``: :data:`chestx.data.nih.BBOX_COLUMNS` (+ ``reader`` with
+    columns when asked. ``boxes``: :data:`chestx.data.bbox_csv.BBOX_COLUMNS` (+ ``reader`` with
     ``readers="all"``) in stored-image pixels. ``excluded_views``: images left out by view,
     per view. ``dropped``: positives of unmapped source labels among the kept images.
     ``problems``: one line per

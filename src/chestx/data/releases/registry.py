@@ -77,7 +77,7 @@ def ground_truth_boxes(path: str | os.PathLike, options: DataOptions | None = No
                        ) -> pd.DataFrame:
     """Ground-truth boxes from a box file (``BBox_List_2017.csv`` layout, maybe with a
     ``reader`` column) or from a dataset root that has boxes (NIH's ``BBox_List_2017.csv``,
-    VinDr-CXR, RSNA): :data:`chestx.data.nih.BBOX_COLUMNS` (+ ``reader``), stored pixels."""
+    VinDr-CXR, RSNA): :data:`chestx.data.bbox_csv.BBOX_COLUMNS` (+ ``reader``), stored pixels."""
     path = Path(path)
     if path.is_file():
         return read_bbox_list(path)
