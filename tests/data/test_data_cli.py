@@ -42,9 +42,9 @@ def test_stats_json_table_and_plot(run_cli, nih_folder, tmp_path):
     code, out, _ = run_cli("stats", "--data", nih_folder, "--json", "--plot", tmp_path / "p.png")
     assert code == 0
     stats = json.loads(out)
-    assert set(stats) == {"images", "patients", "no_finding", "findings"}
-    assert stats["images"] == 5 and stats["findings"]["Infiltration"] == {"count": 2,
-                                                                         "overlap": 2}
+    assert set(stats) == {"images", "patients", "no_finding", "findings", "excluded_views"}
+    assert stats["images"] == 5 and stats["excluded_views"] == 0
+    assert stats["findings"]["Infiltration"] == {"count": 2, "overlap": 2, "uncertain": 0}
     assert (tmp_path / "p.png").stat().st_size > 1000
     code, out, _ = run_cli("stats", "--data", nih_folder)
     assert code == 0 and "Cardiomegaly" in out and "Patients" in out

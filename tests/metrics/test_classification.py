@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from chestx.metrics.classification import auc_table, mean_auc, per_class_auc, plot_roc
 
@@ -55,3 +56,17 @@ def test_roc_figure_is_written(tmp_path):
     path = plot_roc(labels, scores, ["A", "B", "C"], tmp_path / "roc.png")
     assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000
     assert [p.name for p in tmp_path.iterdir()] == ["roc.png"]
+
+
+def test_nan_labels_are_left_out_of_the_auc():
+    """An unknown label (NaN) removes that image from that class only: the AUC equals the
+    AUC of the known images, and the counts skip it."""
+    labels = np.array([[1, 0], [0, np.nan], [np.nan, 1], [0, 0], [1, 1]], dtype=float)
+    scores = np.array([[0.9, 0.1], [0.2, 0.99], [0.01, 0.8], [0.4, 0.3], [0.3, 0.7]])
+    aucs = per_class_auc(labels, scores)
+    # class 0 on rows 0, 1, 3, 4: positives 0.9, 0.3 vs negatives 0.2, 0.4 -> 3 of 4 pairs
+    assert aucs[0] == pytest.approx(0.75)
+    # class 1 on rows 0, 2, 3, 4: positives 0.8, 0.7 vs negatives 0.1, 0.3 -> all pairs
+    assert aucs[1] == pytest.approx(1.0)
+    table = auc_table(labels, scores, ["A", "B"])
+    assert table["n_pos"].tolist()[:2] == [2, 2] and table["n_neg"].tolist()[:2] == [2, 2]

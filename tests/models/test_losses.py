@@ -74,3 +74,23 @@ def test_registry():
     assert get_loss("wce") is weighted_cross_entropy
     with pytest.raises(RegistryError):
         get_loss("focal")
+
+
+@pytest.mark.parametrize("name", ["hinge", "euclidean", "ce", "wce"])
+def test_nan_targets_are_left_out(name):
+    """A NaN target (unknown) contributes nothing: the loss equals the loss of the known
+    entries alone (by hand for W-CEL's betas, which count known entries only)."""
+    z = torch.tensor([[0.3, -1.2, 2.0], [1.5, 0.2, -0.7]], requires_grad=True)
+    y = torch.tensor([[1.0, float("nan"), 0.0], [float("nan"), 1.0, 0.0]])
+    known = ~torch.isnan(y)
+    loss = get_loss(name)(z, y)
+    flat = get_loss(name)(z[known][None], y[known][None])
+    assert loss.item() == pytest.approx(flat.item(), rel=1e-6)
+    loss.backward()
+    assert (z.grad[~known] == 0).all() and torch.isfinite(z.grad).all()
+
+
+def test_all_targets_unknown_gives_zero_loss():
+    y = torch.full((2, 3), float("nan"))
+    for name in LOSSES:
+        assert get_loss(name)(torch.ones(2, 3), y).item() == 0.0

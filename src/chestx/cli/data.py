@@ -1,5 +1,5 @@
-"""``chestx split``, ``stats`` and ``cache``: a dataset in the NIH layout (split and stats read
-the CSV alone and never import torch)."""
+"""``chestx split``, ``stats`` and ``cache``: a dataset in the NIH layout or a public release
+(split and stats read the metadata alone and never import torch)."""
 
 from __future__ import annotations
 
@@ -7,21 +7,23 @@ import typer
 
 from chestx.cli.derive import configured
 from chestx.cli.options import Quiet
+from chestx.cli.output import report_release
 from chestx.data.dataset_config import CacheConfig, SplitConfig, StatsConfig
 
 
 @configured(SplitConfig)
 def split_command(config: SplitConfig) -> None:
-    """Split a dataset patient-wise into train/val/test lists (from the CSV alone)."""
-    from chestx.data.nih import read_data_entry
-    from chestx.data.splits import make_split, parse_ratios, split_summary, write_split
+    """Split a dataset patient-wise into train/val/test lists (from the metadata alone)."""
+    from chestx.data.releases import data_options, open_dataset
+    from chestx.data.splits import parse_ratios, release_split, split_summary, write_split
 
-    entries = read_data_entry(config.data)
-    root = config.data if config.data.is_dir() else config.data.parent
-    split = make_split(entries, mode="official" if config.official else "random",
-                       seed=config.seed, ratios=parse_ratios(config.ratios), root=root)
+    ratios = parse_ratios(config.ratios)  # a bad --ratios fails before the data is read
+    release = open_dataset(config.data, data_options(config))
+    report_release(release)
+    split = release_split(release, mode=config.mode(release.name), seed=config.seed,
+                          ratios=ratios)
     write_split(split, config.out)
-    summary = split_summary(split, entries)
+    summary = split_summary(split, release.entries)
     for part, row in summary.iterrows():
         typer.echo(f"{part:<6}{int(row['images']):>9,} images ({row['share']:6.1%})"
                    f"{int(row['patients']):>8,} patients")
@@ -30,17 +32,19 @@ def split_command(config: SplitConfig) -> None:
 
 @configured(StatsConfig)
 def stats_command(config: StatsConfig) -> None:
-    """Label statistics as in the paper's Table 16 (count and overlap per finding)."""
+    """Label statistics as in the paper's Table 16 (count and overlap per finding; uncertain
+    labels and views left out counted apart)."""
     import json
 
-    from chestx.data.nih import read_data_entry
-    from chestx.data.stats import dataset_stats, format_table, plot_cooccurrence
+    from chestx.data.releases import data_options, open_dataset
+    from chestx.data.stats import format_table, plot_cooccurrence, release_stats
 
-    entries = read_data_entry(config.data)
-    stats = dataset_stats(entries)
+    release = open_dataset(config.data, data_options(config))
+    report_release(release)
+    stats = release_stats(release)
     typer.echo(json.dumps(stats, indent=2) if config.as_json else format_table(stats))
     if config.plot is not None:
-        plot_cooccurrence(entries, config.plot)
+        plot_cooccurrence(release.entries, config.plot)
         typer.echo(f"wrote {config.plot}", err=config.as_json)
 
 
@@ -48,9 +52,10 @@ def stats_command(config: StatsConfig) -> None:
 def cache_command(config: CacheConfig, quiet: Quiet = False) -> None:
     """Decode and resize every image once into a memory-mapped uint8 array for training."""
     from chestx.data.cache import build_cache
+    from chestx.data.releases import data_options
 
     report = build_cache(config.data, config.size, config.out, workers=config.workers,
-                         progress=not quiet)
+                         progress=not quiet, options=data_options(config))
     for name, problem in report.bad:
         typer.echo(f"skipped {name}: {problem}", err=True)
     typer.echo(f"cached {report.n_images} images at {config.size} px in {report.path}"

@@ -17,6 +17,7 @@ from chestx.runners.runner_config import EvaluateConfig
 @configured(EvaluateConfig)
 def evaluate_command(config: EvaluateConfig, threads: Threads = 0, quiet: Quiet = False) -> None:
     """Per-finding ROC AUC of a trained model on a split (paper Table 3 / 17, Fig. 5 / 7)."""
+    from chestx.data.releases import data_options
     from chestx.metrics.localization import LOCALIZATION_HEATMAP_SIZE
     from chestx.runners.evaluate import evaluate_checkpoint, planted_summary
 
@@ -26,8 +27,11 @@ def evaluate_command(config: EvaluateConfig, threads: Threads = 0, quiet: Quiet 
         config.checkpoint, config.data, config.out, split=config.split,
         batch_size=config.batch_size, device=config.device, workers=config.workers,
         progress=not quiet, threshold=config.threshold, radiologist_labels=config.labels,
-        heatmap=config.heatmap, heatmap_size=config.heatmap_size or LOCALIZATION_HEATMAP_SIZE)
+        heatmap=config.heatmap, heatmap_size=config.heatmap_size or LOCALIZATION_HEATMAP_SIZE,
+        options=data_options(config))
     typer.echo(recipe_summary(result.recipe))
+    for name, why in result.left_out.items():
+        typer.echo(f"left out {name}: {why}")
     print_table(result.table, f"{config.split}: {len(result.image_ids)} images")
     if result.radiologists is not None:
         print_table(result.radiologists, "AUC against the radiologists' labels "
@@ -67,8 +71,10 @@ def label_audit_command(config: LabelAuditConfig) -> None:
 @configured(EvalBoxesConfig)
 def eval_boxes_command(config: EvalBoxesConfig) -> None:
     """Score boxes like the paper: Acc and AFP per finding over the IoBB and IoU grids."""
+    from chestx.data.releases import data_options
     from chestx.metrics.localization import evaluate_box_files, format_table
 
-    scores = evaluate_box_files(config.pred, config.gt, config.out)
+    scores = evaluate_box_files(config.pred, config.gt, config.out,
+                                data_options(config, views="all"))
     typer.echo(format_table(scores, "iobb") + "\n\n" + format_table(scores, "iou"))
     typer.echo(f"wrote {config.out}/localization.csv")

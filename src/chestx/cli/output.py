@@ -30,3 +30,13 @@ def announce_server(name: str, host: str, port: int, exposes: str) -> None:
                    f"{exposes}", err=True)
     typer.echo(f"{name} on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
                "(Ctrl+C to stop)", err=True)
+
+
+def report_release(release) -> None:
+    """On stderr: the problems met reading a release (one line each, named by file) and its
+    tally (:meth:`chestx.data.releases.Release.tally`)."""
+    for line in release.problems.shown():
+        typer.echo(f"warning: {line}", err=True)
+    tally = release.tally()
+    if tally is not None:
+        typer.echo(tally, err=True)

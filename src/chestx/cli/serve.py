@@ -8,11 +8,11 @@ import typer
 from chestx.cli.derive import configured
 from chestx.cli.options import check_heatmap
 from chestx.cli.output import announce_server
-from chestx.data.dataset_config import VocExportConfig, VocImportConfig
+from chestx.data.dataset_config import BoxesExportConfig, VocExportConfig, VocImportConfig
 from chestx.serve.serve_config import AnnotateConfig, ServeConfig
 
-boxes_app = typer.Typer(help="Convert boxes between BBox_List_2017.csv and PASCAL VOC XML files.",
-                        no_args_is_help=True)
+boxes_app = typer.Typer(help="Boxes: export a release's boxes as BBox_List_2017.csv; convert "
+                        "to and from PASCAL VOC XML files.", no_args_is_help=True)
 
 
 @configured(ServeConfig)
@@ -55,6 +55,18 @@ def boxes_export_command(config: VocExportConfig) -> None:
     written = export_voc(config.gt, config.out,
                          image_size_reader(config.images, config.image_size))
     typer.echo(f"wrote {len(written)} VOC files to {config.out}")
+
+
+@boxes_app.command("export")
+@configured(BoxesExportConfig)
+def boxes_release_export_command(config: BoxesExportConfig) -> None:
+    """A release's boxes in the BBox_List_2017.csv layout (Image Index = file name; x, y, w,
+    h in stored pixels; a reader column with --readers all)."""
+    from chestx.data.releases import data_options
+    from chestx.data.releases.export import export_boxes
+
+    path, count = export_boxes(config.data, config.out, data_options(config, views="all"))
+    typer.echo(f"wrote {count} boxes to {path}")
 
 
 @boxes_app.command("import-voc")

@@ -33,6 +33,9 @@ PRED_COLUMNS: list[str] = [*BBOX_COLUMNS, "score"]
 #: The header NIH writes on ``BBox_List_2017.csv`` (9 fields for 6-field rows).
 BBOX_HEADER = "Image Index,Finding Label,Bbox [x,y,w,h],,,"
 
+#: The same with a 7th column naming the reader who drew each box (boxes kept apart by reader).
+BBOX_HEADER_READER = "Image Index,Finding Label,Bbox [x,y,w,h],reader"
+
 #: Looked for in this order in a dataset folder.
 BBOX_NAMES = ("BBox_List_2017.csv", "BBox_List_2017.csv.gz")
 
@@ -42,8 +45,9 @@ _FINDING_RANK = {name: rank for rank, name in enumerate(FINDINGS)}
 def read_bbox_list(path: str | os.PathLike) -> pd.DataFrame:
     """Read ``BBox_List_2017.csv`` -> frame with :data:`BBOX_COLUMNS`.
 
-    Accepts NIH's odd header (``Bbox [x,y,w,h],,,``: 9 fields over 6-field rows) and a plain
-    ``Image Index,Finding Label,x,y,w,h[,score]`` header. ``Finding Label`` is canonical
+    Accepts NIH's odd header (``Bbox [x,y,w,h],,,``: 9 fields over 6-field rows), the same
+    with a ``reader`` column (:data:`BBOX_HEADER_READER`; the frame then has ``reader``) and
+    a plain ``Image Index,Finding Label,x,y,w,h[,score]`` header. ``Finding Label`` is canonical
     (``Infiltrate`` -> ``Infiltration``); ``x, y, w, h`` are float64 pixels of the stored
     image, top-left origin. ``path`` may be the dataset folder.
     """
@@ -60,6 +64,8 @@ def read_bbox_list(path: str | os.PathLike) -> pd.DataFrame:
         raise ChestxError(f"{path}: not an NIH BBox file (header {fields[:3]!r})")
     if fields[2:6] == ["x", "y", "w", "h"]:  # plain form, maybe with a score column
         frame = read_rows(path, fields, spare=1)[BBOX_COLUMNS]
+    elif fields[-1:] == ["reader"]:  # boxes kept apart by reader
+        frame = read_rows(path, [*BBOX_COLUMNS, "reader"], spare=1)
     else:  # NIH's "Bbox [x,y,w,h],,," header
         frame = read_rows(path, BBOX_COLUMNS, spare=max(len(fields) - len(BBOX_COLUMNS), 1))
     frame = frame.apply(lambda col: col.str.strip())
@@ -77,18 +83,21 @@ def format_number(value: float) -> str:
 
 
 def write_bbox_list(path: str | os.PathLike,
-                    rows: Iterable[tuple[str, str, float, float, float, float]]) -> Path:
+                    rows: Iterable[tuple[str, str, float, float, float, float]],
+                    readers: bool = False) -> Path:
     """Write ``BBox_List_2017.csv`` in NIH's format, atomically; the one writer of that file.
 
     ``rows`` are ``(Image Index, finding, x, y, w, h)`` with canonical finding names; they are
     written in :data:`chestx.findings.FINDINGS` order, then by image (NIH groups its list by
-    finding), under NIH's 9-field header, with ``Infiltrate`` for Infiltration.
+    finding), under NIH's 9-field header, with ``Infiltrate`` for Infiltration. With
+    ``readers``, rows end with a 7th item, the reader, under :data:`BBOX_HEADER_READER`.
     """
     ordered = sorted(rows, key=lambda r: (_FINDING_RANK.get(r[1], len(FINDINGS)), r[0]))
-    lines = [BBOX_HEADER]
+    lines = [BBOX_HEADER_READER if readers else BBOX_HEADER]
     for image, finding, *box in ordered:
         label = BBOX_LIST_SPELLING.get(finding, finding)
-        lines.append(",".join([image, label, *(format_number(v) for v in box)]))
+        extra = [str(box.pop())] if readers else []
+        lines.append(",".join([image, label, *(format_number(v) for v in box), *extra]))
     atomic_write_text(path, "\n".join(lines) + "\n")
     return Path(path)
 

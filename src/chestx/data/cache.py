@@ -30,7 +30,7 @@ from torch.utils.data import Dataset
 
 from chestx.atomic import atomic_open, atomic_path
 from chestx.data.images import read_gray
-from chestx.data.nih import find_images, read_data_entry
+from chestx.data.releases import DataOptions, open_dataset
 from chestx.data.tensors import resize, to_tensor
 from chestx.errors import ChestxError
 from chestx.progress import new_progress
@@ -66,16 +66,18 @@ def _resized(path: Path, size: int) -> np.ndarray:
 
 def build_cache(root: str | os.PathLike, size: int = 512, out: str | os.PathLike | None = None,
                 ids: Sequence[str] | None = None, workers: int = 2,
-                progress: bool = True) -> CacheReport:
-    """Decode and resize the images of dataset ``root`` (all CSV rows, or ``ids``) into
-    ``images_{size}.npy`` (uint8 ``(N, size, size)``); resumable; returns a report."""
+                progress: bool = True, options: DataOptions | None = None) -> CacheReport:
+    """Decode and resize the images of dataset ``root`` (all its kept images, or ``ids``)
+    into ``images_{size}.npy`` (uint8 ``(N, size, size)``); resumable; returns a report.
+    ``root`` may be any release :func:`chestx.data.releases.open_dataset` reads."""
     if size < 8:
         raise ChestxError(f"cache size must be at least 8 pixels, got {size}")
     folder = cache_dir(root, out)
     folder.mkdir(parents=True, exist_ok=True)
     array_path, index_path, done_path = _paths(folder, size)
-    names = list(ids) if ids is not None else read_data_entry(root)["Image Index"].tolist()
-    files = find_images(root)
+    release = open_dataset(root, options)
+    names = list(ids) if ids is not None else release.image_ids
+    files = release.image_paths()
     partial = array_path.with_name(f".{array_path.stem}.partial.npy")
     resuming = partial.is_file() and done_path.is_file()
     if resuming:
@@ -92,7 +94,7 @@ def build_cache(root: str | os.PathLike, size: int = 512, out: str | os.PathLike
 
     def load(i: int) -> tuple[int, np.ndarray | None]:
         if names[i] not in files:
-            bad[i] = "image not found under images/"
+            bad[i] = "image not found"
             return i, None
         try:
             return i, _resized(files[names[i]], size)

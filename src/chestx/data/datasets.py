@@ -22,6 +22,7 @@ from chestx.data.nih import (
     read_data_entry,
     read_split_list,
 )
+from chestx.data.releases import Release
 from chestx.data.splits import load_split
 from chestx.data.tensors import to_tensor
 from chestx.errors import ChestxError
@@ -94,6 +95,52 @@ class NIHDataset(Dataset):
         if name not in self._paths:
             raise ChestxError(f"{self.root}: image {name} not found under images/")
         return self._paths[name]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = to_tensor(read_gray(self.image_path(index)), self.image_size)
+        if self.transform is not None:
+            image = self.transform(image)
+        return image, torch.from_numpy(self.labels[index].copy())
+
+
+class ReleaseDataset(Dataset):
+    """A public release (:func:`chestx.data.releases.open_dataset`) as a torch Dataset.
+
+    Parameters
+    ----------
+    release : the :class:`~chestx.data.releases.Release` read from the root.
+    ids : Image Index values to serve, in that order (``None``: every kept image).
+    classes : 14 or 8 (see :class:`NIHDataset`).
+    image_size, transform : as :class:`NIHDataset`.
+
+    Notes
+    -----
+    ``ds[i]`` is ``(image float32 (1, H, W), labels float32 (C,))``; a label is NaN where it
+    is unknown (uncertain under ``--uncertain ignore``, or a finding the release does not
+    label): the losses and the AUC leave those entries out.
+    """
+
+    def __init__(self, release: Release, ids: Sequence[str] | None = None, classes: int = 14,
+                 image_size: int | None = None, transform: Callable | None = None) -> None:
+        self.root = release.root
+        self.classes: tuple[str, ...] = classes_for(classes)
+        self.image_size = image_size
+        self.transform = transform
+        known = set(release.image_ids)
+        ids = release.image_ids if ids is None else list(ids)
+        unknown = [i for i in ids if i not in known]
+        if unknown:
+            raise ChestxError(f"{release.root}: {len(unknown)} requested images are not in "
+                              f"the {release.name} metadata (e.g. {unknown[0]})")
+        self.image_ids: list[str] = ids
+        self.labels = release.labels(self.classes, ids)
+        self._paths = release.image_paths()
+
+    def __len__(self) -> int:
+        return len(self.image_ids)
+
+    def image_path(self, index: int) -> Path:
+        return self._paths[self.image_ids[index]]
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
         image = to_tensor(read_gray(self.image_path(index)), self.image_size)

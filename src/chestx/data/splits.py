@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from chestx.atomic import atomic_write_text
-from chestx.data.nih import TEST_LIST, TRAIN_VAL_LIST, read_data_entry, read_split_list
+from chestx.data.nih import TEST_LIST, TRAIN_VAL_LIST, read_split_list
+from chestx.data.releases import DataOptions, Release, open_dataset
 from chestx.errors import ChestxError
 
 PARTS = ("train", "val", "test")
@@ -117,6 +118,43 @@ def make_split(entries: pd.DataFrame, mode: str = "official", seed: int = 0,
     return {"train": parts["train"], "val": parts["val"], "test": list(lists["test"])}
 
 
+def release_split(release: Release, mode: str = "official", seed: int = 0,
+                  ratios: Sequence[float] = DEFAULT_RATIOS) -> dict[str, list[str]]:
+    """Split a release (:func:`chestx.data.releases.open_dataset`) patient-wise.
+
+    NIH: :func:`make_split`. Another release, ``mode="official"``: its own parts (the
+    ``Split`` column: MIMIC's split file, CheXpert train/valid, VinDr train/test) exactly;
+    when it has no val part, val is drawn patient-wise from train (1/8, as NIH's official
+    mode does); a part it lacks stays empty (CheXpert's test is not public). Images outside
+    every official part are left out. A release without an official split (PadChest, RSNA),
+    or ``mode="random"``: patient-wise in ``ratios``.
+    """
+    if release.name == "nih":
+        return make_split(release.entries, mode, seed, ratios, release.root)
+    entries = release.entries
+    if mode == "random" or not release.has_official_split:
+        if mode not in ("random", "official"):
+            raise ChestxError(f"unknown split mode {mode!r} (use official or random)")
+        return _random_split(entries, ratios, seed)
+    names = {part: entries.loc[entries["Split"] == part, "Image Index"].tolist()
+             for part in PARTS}
+    if not names["val"] and names["train"]:
+        train = entries[entries["Split"] == "train"]
+        drawn = _random_split(train, (1 - OFFICIAL_VAL_SHARE, OFFICIAL_VAL_SHARE, 0.0), seed)
+        names["train"], names["val"] = drawn["train"], drawn["val"]
+    return names
+
+
+def dataset_split(root: str | os.PathLike, mode: str = "official", seed: int = 0,
+                  options: DataOptions | None = None) -> dict[str, list[str]]:
+    """``{"train", "val", "test"}`` of the dataset at ``root``: ``root/split/*.txt`` when
+    ``chestx split --out root/split`` wrote them, else :func:`release_split`."""
+    root = Path(root)
+    if all((root / SPLIT_DIR / f"{p}.txt").is_file() for p in PARTS):
+        return {p: read_split_list(root / SPLIT_DIR / f"{p}.txt") for p in PARTS}
+    return release_split(open_dataset(root, options), mode, seed)
+
+
 def write_split(split: dict[str, list[str]], out: str | os.PathLike) -> list[Path]:
     """Write ``out/train.txt``, ``val.txt``, ``test.txt`` (one Image Index a line), atomically."""
     out = Path(out)
@@ -128,8 +166,8 @@ def write_split(split: dict[str, list[str]], out: str | os.PathLike) -> list[Pat
     return paths
 
 
-def load_split(root: str | os.PathLike, name: str, mode: str = "official", seed: int = 0
-               ) -> list[str]:
+def load_split(root: str | os.PathLike, name: str, mode: str = "official", seed: int = 0,
+               options: DataOptions | None = None) -> list[str]:
     """The Image Index list of part ``name`` (train, val or test) of the dataset at ``root``.
 
     Uses ``root/split/{name}.txt`` when ``chestx split --out root/split`` wrote it, else
@@ -141,7 +179,7 @@ def load_split(root: str | os.PathLike, name: str, mode: str = "official", seed:
     written = root / SPLIT_DIR / f"{name}.txt"
     if written.is_file():
         return read_split_list(written)
-    return make_split(read_data_entry(root), mode=mode, seed=seed, root=root)[name]
+    return release_split(open_dataset(root, options), mode, seed)[name]
 
 
 def split_summary(split: dict[str, list[str]], entries: pd.DataFrame) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from chestx.atomic import atomic_path
+from chestx.data.releases import Release
 from chestx.findings import FINDINGS, labels_to_vector
 
 
@@ -41,6 +42,20 @@ def dataset_stats(entries: pd.DataFrame) -> dict:
                 for i, name in enumerate(FINDINGS)}
     return {"images": int(len(entries)), "patients": int(entries["Patient ID"].nunique()),
             "no_finding": int((labels.sum(axis=1) == 0).sum()), "findings": findings}
+
+
+def release_stats(release: Release) -> dict:
+    """:func:`dataset_stats` of a release's kept images, plus ``excluded_views`` (images
+    left out by view) and, per finding, ``uncertain``: images labelled -1.0 for it (counted
+    apart from ``count``, the positives; under ``--uncertain ones`` they are in ``count``
+    too). What else was left out is on the release (``excluded_views`` per view,
+    ``dropped`` positives of source labels without an NIH counterpart)."""
+    stats = dataset_stats(release.entries)
+    uncertain = release.uncertain_counts()
+    for name, row in stats["findings"].items():
+        row["uncertain"] = uncertain[name]
+    stats["excluded_views"] = int(sum(release.excluded_views.values()))
+    return stats
 
 
 def cooccurrence(entries: pd.DataFrame) -> pd.DataFrame:

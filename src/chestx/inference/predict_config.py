@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from chestx.data.dataset_config import dataset_option, readers_option
 from chestx.fields import option
 from chestx.findings import DEFAULT_THRESHOLD
 
@@ -42,8 +43,11 @@ class PredictConfig:
     batch_size: int = option(8, "Images per forward pass.", min=1)
     box_method: str | None = option(None, "Heatmap-to-box method (default: peak).",
                                     flags=("--box-method", "--method"))
-    gt: Path | None = option(None, "NIH BBox_List_2017.csv: overlays draw ground truth blue, "
-                                   "hits green, false positives red.")
+    gt: Path | None = option(None, "NIH BBox_List_2017.csv or a dataset root with boxes "
+                                   "(VinDr-CXR, RSNA): overlays draw ground truth blue, hits "
+                                   "green, false positives red.")
+    dataset: str | None = dataset_option()
+    readers: str = readers_option()
     resume: bool = option(False, "Keep what --out already holds; predict only the rest.",
                           flags=("--resume",))
     heatmap: str = heatmap_option()

@@ -3,7 +3,8 @@ to judge the overlays against (when given), the run over files and folders."""
 
 from __future__ import annotations
 
-from chestx.data.bbox_csv import boxes_by_image, read_bbox_list
+from chestx.data.bbox_csv import boxes_by_image
+from chestx.data.releases import data_options, ground_truth_boxes
 from chestx.inference.predict_config import PredictConfig
 from chestx.inference.predictor import Predictor, PredictRun, predict_paths
 
@@ -16,6 +17,7 @@ def run_predict(config: PredictConfig, progress: bool = True) -> PredictRun:
                                           batch_size=config.batch_size,
                                           heatmap=config.heatmap,
                                           heatmap_size=config.heatmap_size)
-    truth = boxes_by_image(read_bbox_list(config.gt)) if config.gt is not None else None
+    truth = (boxes_by_image(ground_truth_boxes(config.gt, data_options(config, views="all")))
+             if config.gt is not None else None)
     return predict_paths(predictor, config.inputs, out_dir=config.out, progress=progress,
                          resume=config.resume, truth=truth)

@@ -39,9 +39,9 @@ from chestx.data.bbox_csv import (
     BBOX_COLUMNS,
     PRED_COLUMNS,
     pred_row,
-    read_bbox_list,
     write_pred_boxes,
 )
+from chestx.data.releases import DataOptions, ground_truth_boxes
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
 from chestx.localize.geometry import ELEMENTWISE
@@ -262,14 +262,16 @@ def write_scores(scores: pd.DataFrame, out_dir: str | os.PathLike,
 
 
 def evaluate_box_files(pred_path: str | os.PathLike, gt_path: str | os.PathLike,
-                       out_dir: str | os.PathLike) -> pd.DataFrame:
-    """``chestx eval-boxes``: score a PRED.csv against an NIH ``BBox_List_2017.csv``.
+                       out_dir: str | os.PathLike, options: DataOptions | None = None
+                       ) -> pd.DataFrame:
+    """``chestx eval-boxes``: score a PRED.csv against an NIH ``BBox_List_2017.csv`` or the
+    boxes of a dataset root (VinDr-CXR, RSNA; :func:`chestx.data.releases.ground_truth_boxes`).
 
     Writes ``out_dir/localization.csv`` and returns the scores frame.
     """
 
     pred = read_pred_boxes(pred_path)
-    gt = read_bbox_list(gt_path)
+    gt = ground_truth_boxes(gt_path, options)[BBOX_COLUMNS]
     if gt.empty:
         raise ChestxError(f"{gt_path}: no ground-truth boxes")
     scores = localization_scores(pred, gt)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from chestx.data.dataset_config import dataset_option, readers_option
 from chestx.fields import option
 
 
@@ -24,5 +25,8 @@ class EvalBoxesConfig:
 
     pred: Path = option(help="PRED.csv: Image Index,Finding Label,x,y,w,h[,score] in pixels "
                              "of the stored (1024-px) images.")
-    gt: Path = option(help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz).")
+    gt: Path = option(help="Hand-drawn boxes: NIH BBox_List_2017.csv(.gz), or a dataset "
+                           "root with boxes (NIH, VinDr-CXR, RSNA).")
     out: Path = option(help="Folder for localization.csv.")
+    dataset: str | None = dataset_option()
+    readers: str = readers_option()

@@ -18,6 +18,8 @@ from chestx.atomic import atomic_open
 from chestx.data.bbox_csv import BBOX_NAMES, read_bbox_list
 from chestx.data.images import read_gray
 from chestx.data.nih import find_images, read_data_entry
+from chestx.data.releases import DataOptions, Release, detect_release, open_dataset
+from chestx.data.releases.labelmap import release_label_space
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.forward import localize_images
@@ -63,6 +65,7 @@ class Evaluation:
     files: dict[str, Path] = field(default_factory=dict)
     recipe: dict = field(default_factory=dict)
     radiologists: pd.DataFrame | None = None
+    left_out: dict[str, str] = field(default_factory=dict)
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
@@ -73,7 +76,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         threshold: float = DEFAULT_THRESHOLD,
                         radiologist_labels: str | os.PathLike | None = None,
                         heatmap: str = DEFAULT_SOURCE,
-                        heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE) -> Evaluation:
+                        heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE,
+                        options: DataOptions | None = None) -> Evaluation:
     """Evaluate ``checkpoint`` on part ``split`` (train, val, test or all) of dataset ``data``.
 
     The split mode and seed default to those the run was trained with (so ``test`` is the
@@ -87,53 +91,91 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     the AUC against those labels beside the AUC against the dataset's own, on the split's
     images that have them. ``workers`` ``None``:
     :func:`chestx.training.distributed.default_workers`.
+
+    ``data`` may be any release :func:`chestx.data.releases.open_dataset` reads (``options``
+    say how): the AUC table then has the findings both the training data and ``data``
+    label; the others are in ``Evaluation.left_out`` with the reason.
     """
     state = read_checkpoint(checkpoint)
     model = model_from_state(state, checkpoint)
     trained = state.get("train_config") or {}
     mode = split_mode or trained.get("split", "official")
     seed = trained.get("seed", 0) if seed is None else seed
+    release = open_dataset(data, options)
+    for problem in release.problems.shown():
+        print(f"warning: {problem}")
     if split == "all":
-        ids = read_data_entry(data)["Image Index"].tolist()
+        ids = release.image_ids
     elif split in ("train", "val", "test"):
-        ids = split_ids(data, mode, seed)[split]
+        ids = split_ids(data, mode, seed, options)[split]
     else:
         raise ChestxError(f"unknown split {split!r} (use test, val, train or all)")
     num_classes = len(model.classes)
     if num_classes not in (8, 14):
         raise ChestxError(f"{checkpoint}: evaluate needs a 14- or 8-class model")
-    dataset = image_dataset(data, ids, num_classes, model.config.image_size, use_cache)
+    dataset = image_dataset(data, ids, num_classes, model.config.image_size, use_cache,
+                            options=options)
     target = resolve_device(device)
     workers = default_workers(target) if workers is None else workers
     probabilities, labels, kept, _ = predict(model, dataset, batch_size, target, workers,
                                              progress=progress)
-    evaluation = _write_classification(model, data, Path(out), split, kept, probabilities,
-                                       labels, threshold)
+    left_out = _left_out(model.classes, _trained_release(trained), release)
+    evaluation = _write_classification(model, release, Path(out), split, kept, probabilities,
+                                       labels, threshold, left_out)
     evaluation.dataset = dataset
     evaluation.recipe = _recipe_of(state)
     if radiologist_labels is not None:
         evaluation.radiologists = _against_radiologists(evaluation, data, radiologist_labels)
     add_localization(evaluation, data, progress=progress, heatmap=heatmap,
-                     heatmap_size=heatmap_size)
+                     heatmap_size=heatmap_size, release=release)
     return evaluation
 
 
-def _write_classification(model: ChestXNet, data: str | os.PathLike, out: Path, split: str,
+def _trained_release(trained: dict) -> str | None:
+    """The release a run was trained on, as its checkpoint records it (``None``: unknown)."""
+    if trained.get("dataset"):
+        return trained["dataset"]
+    try:
+        return detect_release(trained["data"]) if trained.get("data") else None
+    except ChestxError:  # the training folder is gone: its label space is unknown
+        return None
+
+
+def _left_out(classes: tuple[str, ...], trained: str | None, release: Release
+              ) -> dict[str, str]:
+    """Findings of the model not scored on ``release`` -> why (not labelled by one side)."""
+    mine = release_label_space(trained) if trained else classes
+    left = {}
+    for name in classes:
+        if name not in mine:
+            left[name] = f"not labelled in the training data ({trained})"
+        elif name not in release.label_space:
+            left[name] = f"not labelled in {release.name}"
+    return left
+
+
+def _write_classification(model: ChestXNet, release: Release, out: Path, split: str,
                           kept: list[str], probabilities: np.ndarray, labels: np.ndarray,
-                          threshold: float) -> Evaluation:
-    """Write ``predictions.csv``, ``auc.csv`` and ``roc.png`` of one evaluation."""
-    table = auc_table(labels, probabilities, model.classes)
+                          threshold: float, left_out: dict[str, str] | None = None
+                          ) -> Evaluation:
+    """Write ``predictions.csv``, ``auc.csv`` and ``roc.png`` of one evaluation; the AUC
+    rows are the findings not in ``left_out``."""
+    left_out = left_out or {}
+    scored = [i for i, name in enumerate(model.classes) if name not in left_out]
+    shared = tuple(model.classes[i] for i in scored)
+    table = auc_table(labels[:, scored], probabilities[:, scored], shared)
     tables = PredictionTables(out, model.classes)
-    paths = find_images(data)
+    paths = release.image_paths()
     tables.rows = [prediction_row(name, str(paths.get(name, "")), model.classes, row, threshold)
                    for name, row in zip(kept, probabilities, strict=True)]
     files = {"predictions": tables.write_predictions(), "auc": out / "auc.csv",
              "roc": out / "roc.png"}
     with atomic_open(files["auc"]) as handle:
         table.to_csv(handle, index=False, float_format="%.4f")
-    plot_roc(labels, probabilities, model.classes, files["roc"],
-             title=f"{model.config.backbone} on {Path(data).name} ({split}, n={len(kept)})")
-    return Evaluation(model, None, kept, probabilities, labels, table, out, files)
+    plot_roc(labels[:, scored], probabilities[:, scored], shared, files["roc"],
+             title=f"{model.config.backbone} on {release.root.name} ({split}, n={len(kept)})")
+    return Evaluation(model, None, kept, probabilities, labels, table, out, files,
+                      left_out=left_out)
 
 
 def _recipe_of(state: dict) -> dict:
@@ -191,16 +233,17 @@ def _read_ground_truth(root: Path, names: Sequence[str], paths: dict[str, Path],
 def localize_ground_truth(model: torch.nn.Module, root: str | os.PathLike, gt: pd.DataFrame,
                           methods: Sequence[str] = (DEFAULT_METHOD, "paper"),
                           batch_size: int = 8, progress: bool = True,
-                          heatmap: str = DEFAULT_SOURCE
+                          heatmap: str = DEFAULT_SOURCE, paths: dict[str, Path] | None = None
                           ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Box every ground-truth image of ``gt`` (a ``read_bbox_list`` frame) under ``root``
     by the protocol of :mod:`chestx.metrics.protocol`, from heatmap source ``heatmap``.
 
     Returns ``({method: PRED frame (Image Index,Finding Label,x,y,w,h,score)}, problems)``:
     boxes in pixels of the stored images; ``problems`` maps each image that was missing or
-    unreadable (and is skipped) to a one-line message.
+    unreadable (and is skipped) to a one-line message. ``paths`` (Image Index -> file) of a
+    release's images; default: the images found under ``root`` in NIH's layout.
     """
-    paths = find_images(root)
+    paths = paths if paths is not None else find_images(root)
     wanted = ground_truth_findings(gt)
     problems: dict[str, str] = {}
     names = list(wanted)
@@ -221,7 +264,8 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
                                 methods: Sequence[str] | None = None, batch_size: int = 8,
                                 progress: bool = True, echo=print,
                                 image_ids: Sequence[str] | None = None,
-                                heatmap: str = DEFAULT_SOURCE) -> dict[str, pd.DataFrame]:
+                                heatmap: str = DEFAULT_SOURCE,
+                                release: Release | None = None) -> dict[str, pd.DataFrame]:
     """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
 
     Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
@@ -233,17 +277,19 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of every method,
     titled with the generator that made the boxes, and one summary line per method. Only the
     ground-truth images among ``image_ids`` (when given) that can be read are used. Returns
-    ``{method: scores}`` (empty when no ground-truth image is left).
+    ``{method: scores}`` (empty when no ground-truth image is left). The boxes are
+    ``release.boxes`` when given (VinDr-CXR, RSNA), else ``root/BBox_List_2017.csv``.
     """
     methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper", "peak"]))
-    gt = read_bbox_list(root)
+    gt = release.boxes if release is not None else read_bbox_list(root)
+    gt = gt[list(gt.columns[:6])]  # one box per row, whatever reader drew it
     if image_ids is not None:
         gt = gt[gt["Image Index"].isin(set(image_ids))]
     if gt.empty:
         echo("localization: no ground-truth boxes on the evaluated images; skipped")
         return {}
     boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress,
-                                            heatmap)
+                                            heatmap, release.image_paths() if release else None)
     for problem in problems.values():
         echo(f"skipped: {problem}")
     gt = gt[~gt["Image Index"].isin(set(problems))]  # scored on the images that were read
@@ -269,10 +315,11 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
 
 def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
                      echo=print, heatmap: str = DEFAULT_SOURCE,
-                     heatmap_size: int | None = None) -> None:
+                     heatmap_size: int | None = None, release: Release | None = None) -> None:
     """The localization step of ``chestx evaluate`` (the end of :func:`evaluate_checkpoint`).
 
-    When ``data`` has ``BBox_List_2017.csv``, boxes the ground-truth images among the
+    When ``data`` has ground-truth boxes (``BBox_List_2017.csv``, or a VinDr-CXR or RSNA
+    root: ``release.boxes``), boxes the ground-truth images among the
     evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`), from
     heatmap source ``heatmap``, the model rebuilt at ``heatmap_size`` when given (same
     weights, see :func:`chestx.models.checkpoint.at_heatmap_size`; where that side needs
@@ -280,14 +327,21 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
     ``boxes``/``localization`` (and ``*_paper``, ``*_peak``, ``froc``) to ``evaluation.files``.
     """
     root = Path(data)
-    if not any((root / name).is_file() for name in BBOX_NAMES):
+    if release is None and not any((root / name).is_file() for name in BBOX_NAMES):
+        try:
+            release = open_dataset(root)
+        except ChestxError:  # neither a box list nor a release: nothing to localize
+            return
+    if release is not None and (release.boxes is None or release.boxes.empty):
         return
     model = evaluation.model
     if heatmap_size is not None and hasattr(model, "transition"):
         model = at_heatmap_size(model, finest_heatmap_size(model, heatmap_size))
-    results = evaluate_model_localization(model, root, evaluation.out,
+    results = evaluate_model_localization(model, release.root if release else root,
+                                          evaluation.out,
                                           progress=progress, echo=echo,
-                                          image_ids=evaluation.image_ids, heatmap=heatmap)
+                                          image_ids=evaluation.image_ids, heatmap=heatmap,
+                                          release=release)
     for i, method in enumerate(results):
         suffix = "" if i == 0 else f"_{method}"
         evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from chestx.atomic import atomic_open, atomic_write_text
+from chestx.data.releases import data_options
 from chestx.errors import ChestxError
 from chestx.models.losses import PAPER_NAMES
 from chestx.progress import stderr_console
@@ -83,7 +84,8 @@ def reproduce(base: TrainConfig, grid: str, out: str | os.PathLike,
             evaluate_checkpoint(run / "best.pt", base.data, run / "eval", split=eval_split,
                                 device=base.device,
                                 workers=0 if base.workers is None else base.workers,
-                                use_cache=base.cache, progress=base.progress)
+                                use_cache=base.cache, progress=base.progress,
+                                options=data_options(base))
         aucs = pd.read_csv(auc_path).set_index("finding")["auc"]
         rows.append({"Setting": label, **aucs.drop("mean").to_dict(), "mean": aucs["mean"]})
     table = pd.DataFrame(rows)

@@ -6,6 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from chestx.data.dataset_config import (
+    dataset_option,
+    readers_option,
+    uncertain_option,
+    views_option,
+)
 from chestx.fields import option
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.predict_config import heatmap_option, heatmap_size_option
@@ -16,7 +22,8 @@ class EvaluateConfig:
     """Settings of :func:`chestx.runners.evaluate.evaluate_checkpoint` from the command line."""
 
     checkpoint: Path = option(help="A run's best.pt.")
-    data: Path = option(help="Dataset folder in the NIH layout.")
+    data: Path = option(help="Dataset folder in the NIH layout, or a public release's root "
+                             "(cross-dataset: the shared findings).")
     out: Path = option(help="Folder for predictions.csv, auc.csv, roc.png.")
     split: str = option("test", "test | val | train | all")
     batch_size: int = option(16)
@@ -30,6 +37,10 @@ class EvaluateConfig:
                                        "dataset's own.")
     heatmap: str = heatmap_option()
     heatmap_size: int | None = heatmap_size_option()
+    dataset: str | None = dataset_option()
+    uncertain: str = uncertain_option()
+    views: str | None = views_option()
+    readers: str = readers_option()
 
 
 @dataclass

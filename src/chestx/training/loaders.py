@@ -5,33 +5,29 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import torch
 from torch.utils.data import Dataset, default_collate
 
 from chestx.data.cache import CachedDataset, find_cache
-from chestx.data.datasets import NIHDataset
-from chestx.data.nih import read_data_entry
-from chestx.data.splits import PARTS, SPLIT_DIR, load_split, make_split
+from chestx.data.datasets import NIHDataset, ReleaseDataset
+from chestx.data.releases import DataOptions, detect_release, open_dataset
+from chestx.data.splits import dataset_split
 from chestx.errors import ChestxError
 
 
-def split_ids(root: str | os.PathLike, mode: str = "official", seed: int = 0
-              ) -> dict[str, list[str]]:
+def split_ids(root: str | os.PathLike, mode: str = "official", seed: int = 0,
+              options: DataOptions | None = None) -> dict[str, list[str]]:
     """``{"train", "val", "test"}`` -> Image Index lists (``root/split/*.txt`` when written by
-    ``chestx split``, else :func:`chestx.data.splits.make_split` with ``mode``/``seed``)."""
-    root = Path(root)
-    if all((root / SPLIT_DIR / f"{p}.txt").is_file() for p in PARTS):
-        return {p: load_split(root, p, mode=mode, seed=seed) for p in PARTS}
-    return make_split(read_data_entry(root), mode=mode, seed=seed, root=root)
+    ``chestx split``, else the release's split, :func:`chestx.data.splits.release_split`)."""
+    return dataset_split(root, mode, seed, options)
 
 
 class SkipUnreadable(Dataset):
     """Wrap a dataset so that an unreadable image yields ``None`` (reported on stderr) instead
     of stopping the job; :func:`collate_readable` drops those items from the batch."""
 
-    def __init__(self, dataset: NIHDataset) -> None:
+    def __init__(self, dataset: NIHDataset | ReleaseDataset) -> None:
         self.dataset = dataset
         self.image_ids = dataset.image_ids
         self.labels = dataset.labels
@@ -79,14 +75,17 @@ class InMemory(Dataset):
 
 def image_dataset(root: str | os.PathLike, ids: list[str], classes: int, image_size: int,
                   use_cache: bool = True, cache_out: str | os.PathLike | None = None,
-                  in_memory: bool = False) -> Dataset:
+                  in_memory: bool = False, options: DataOptions | None = None) -> Dataset:
     """Dataset of ``(image (1, S, S), labels (C,))`` for ``ids``: from the cache when one at
     ``image_size`` or larger holds them all, else from the files (bad ones skipped).
     ``in_memory``: also keep the decoded images (:class:`InMemory`) when they take at most
-    :data:`IN_MEMORY_BYTES`."""
+    :data:`IN_MEMORY_BYTES`. ``options``: how a public release at ``root`` is read."""
     if not ids:
         raise ChestxError(f"{root}: the split has no images for this part")
-    nih = NIHDataset(root, classes=classes, image_size=image_size, ids=ids)
+    if (options and options.dataset or detect_release(root)) == "nih":
+        nih = NIHDataset(root, classes=classes, image_size=image_size, ids=ids)
+    else:
+        nih = ReleaseDataset(open_dataset(root, options), ids, classes, image_size)
     cache = find_cache(root, image_size, cache_out, nih.image_ids) if use_cache else None
     dataset = (CachedDataset(cache, nih.image_ids, nih.labels, image_size) if cache is not None
                else SkipUnreadable(nih))

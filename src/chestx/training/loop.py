@@ -25,6 +25,7 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from torch.utils.data.distributed import DistributedSampler
 
 from chestx.atomic import atomic_open, remove_leftovers
+from chestx.data.releases import data_options
 from chestx.data.tensors import resize
 from chestx.errors import ChestxError
 from chestx.models import LOSSES, POOLINGS, build_model, get_loss
@@ -300,15 +301,17 @@ def _train(config: TrainConfig, context: Context,
         model.load_state_dict(state["model_state"])
     # channels-last convolutions run ~10 % faster on CPU (oneDNN) and use tensor cores on GPU
     model.to(context.device, memory_format=torch.channels_last)
-    ids = split_ids(config.data, config.split, config.seed)
+    options = data_options(config)
+    ids = split_ids(config.data, config.split, config.seed, options)
     train_ids = ids["train"][: config.max_train_images] if config.max_train_images else ids[
         "train"]
     # in-process loading keeps the decoded images: decoding PNGs was ~6 % of a CPU epoch
     in_memory = config.workers == 0
     train_set = image_dataset(config.data, train_ids, config.classes, config.image_size,
-                              config.cache, config.cache_dir, in_memory)
+                              config.cache, config.cache_dir, in_memory, options)
     val_set = image_dataset(config.data, ids["val"], config.classes, config.image_size,
-                            config.cache, config.cache_dir, in_memory) if context.main else None
+                            config.cache, config.cache_dir, in_memory, options
+                            ) if context.main else None
     net: torch.nn.Module = model
     if context.distributed:
         net = DistributedDataParallel(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from chestx.data.dataset_config import dataset_option, uncertain_option, views_option
 from chestx.errors import ChestxError
 from chestx.fields import option
 
@@ -33,8 +34,13 @@ class TrainConfig:
     recipe sets (``chestx.training.recipe.RECIPE_FIELDS`` and ``lr``) are filled by
     ``chestx.training.loop.resolve_config`` from the recipe chosen by ``recipe``."""
 
-    data: str = option(help="Dataset folder in the NIH layout.", path=True)
+    data: str = option(help="Dataset folder: NIH layout or a public release's root as "
+                       "shipped (CheXpert, MIMIC-CXR-JPG, PadChest, VinDr-CXR, RSNA).",
+                       path=True)
     out: str = option(help="Run folder: best.pt, last.pt, metrics.csv.", path=True)
+    dataset: str | None = dataset_option()
+    uncertain: str = uncertain_option()
+    views: str | None = views_option()
     backbone: str = option("resnet50", "Backbone: alexnet, googlenet, vgg16, resnet50, "
                            "densenet121, resnet18 or a torchvision name.", registry="backbone")
     recipe: str = option("auto", "Settings for the options left unset: auto (by how the "
