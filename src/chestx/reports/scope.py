@@ -198,17 +198,22 @@ class Scope:
             edge = matches[i].start
 
 
-_AND_OPENER = re.compile(r"\band\s+(\w+)\b(?!.*\band\s)", re.IGNORECASE | re.DOTALL)
+#: The last "and" / "with" before a finding, and the words after it.
+_JOINER = re.compile(r"\b(?:and|with)\s+((?:(?!\b(?:and|with)\b).)*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _new_statement(before: str, current: tuple[int, str]) -> bool:
-    """Did the parser hand a negation on across "and" + a size or degree word ("no acute
-    disease and stable cardiomegaly")? There a new, positive statement begins. ``before``:
-    the text between the previous finding (or the clause start) and this one."""
-    match = _AND_OPENER.search(before)
-    return bool(match) and match.group(1).lower() in OPENERS and \
-        current[0] == NEGATIVE and current[1].startswith("neg.") and \
-        is_list_gap(before[match.end():], forward=False)
+    """Did the parser hand a negation on across "and" or "with" and a size or degree word
+    ("no acute disease and stable cardiomegaly", "no cardiomegaly with bilateral small
+    pleural effusions")? There a new, positive statement begins: a denied finding has no
+    size. ``before``: the text between the previous finding (or the clause start) and
+    this one."""
+    match = _JOINER.search(before)
+    if not match or current[0] != NEGATIVE or not current[1].startswith("neg."):
+        return False
+    opener = next((w for w in _TOKEN.finditer(match.group(1)) if w.group().lower() in OPENERS),
+                  None)
+    return opener is not None and is_list_gap(match.group(1)[opener.end():], forward=False)
 
 
 def _is_word_cue(cue: Cue) -> bool:

@@ -137,13 +137,15 @@ class ClauseSplitter:
         ``status``; default: the shipped file.
     """
 
-    KINDS = ("contrast", "cue", "opener", "status", "keep_after", "wrap_end", "wrap_start")
+    KINDS = ("contrast", "cue", "opener", "status", "keep_after", "relative", "wrap_end",
+             "wrap_start")
 
     def __init__(self, words: dict[str, set[str]] | None = None):
         words = words if words is not None else read_clause_words(data_file(CLAUSE_WORDS))
         self.cues = frozenset(words.get("cue", ()))
         self.openers = frozenset(words.get("opener", ()))
         self.keep_after = frozenset(words.get("keep_after", ()))
+        self.relative = frozenset(words.get("relative", ()))
         contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
         status = "|".join(sorted(map(re.escape, words.get("status", ())))) or "(?!)"
         self._contrast = re.compile(rf",?\s+(?=(?:{contrast})\b)|(?<=,)\s*(?=(?:{contrast})\b)",
@@ -177,6 +179,8 @@ class ClauseSplitter:
         if word is None:
             return False
         first = word.group().lower()
+        if first in self.relative:  # ", which has resolved" speaks of the phrase before
+            return False
         if first in self.cues:
             return True
         phrases = text[at:end].split(",")
