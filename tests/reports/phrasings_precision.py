@@ -136,6 +136,9 @@ HISTORY = [  # the patient's past is not a finding of this radiograph
     ("IMPRESSION: Patient with a history of pneumothorax. Lungs clear.", {PTX: N, NRM: 1}),
     ("IMPRESSION: Small effusion, which has since resolved.", {EFF: N}),
     ("IMPRESSION: No longer any evidence of pneumonia.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Pneumonia in the past. Clear lungs now.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Near complete resolution of the left pleural effusion.", {EFF: P, NRM: 0}),
+    ("FINDINGS: The heart is not enlarged. The lungs are clear.", {CAR: N, NRM: 1}),
 ]
 
 HEDGES = [  # "likely", "favored", "consider", "unclear whether": no assertion (default coding)
