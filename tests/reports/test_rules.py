@@ -152,3 +152,18 @@ def test_openi_coding_makes_differentials_positive(labeler):
     assert result.labels["Atelectasis"] == P and result.labels["Consolidation"] == P
     paper = labeler.label("Atelectasis versus consolidation.")
     assert paper.labels["Atelectasis"] == U and paper.labels["Consolidation"] == U
+
+
+def test_applicable_rules_are_remembered_per_word_set_and_stay_correct():
+    rules = RuleSet.default()
+    words = {"no", "effusion", "or", "pneumothorax"}
+    first = rules.applicable(words)
+    # the same rule words give the same rules (from the memo), other words do not matter
+    assert rules.applicable(words | {"lungs"}) == first
+    first.clear()  # a caller's list is its own: the memo is not changed through it
+    again = rules.applicable(words)
+    assert again and all(r.id for r in again)
+    assert [r.id for r in again] == [
+        r.id for r in rules.rules
+        if all(any(w in ws for w in words) for ws in r.literal_words())]
+    assert rules.applicable({"lungs", "clear"}) == []
