@@ -169,10 +169,24 @@ NEGEX_STYLE = [  # NegEx / ConText triggers
     ("IMPRESSION: Unlikely to be pneumonia.", {PNA: N, NRM: 1}),
 ]
 
+EXCEPTIONS_AND_HYPOTHETICALS = [  # "except for X" is stated; "if X develops" is not found
+    ("IMPRESSION: No acute abnormality except for a small left pleural effusion.",
+     {EFF: P, NRM: 0}),
+    ("IMPRESSION: No abnormality other than cardiomegaly.", {CAR: P, NRM: 0}),
+    ("IMPRESSION: No new findings aside from the known nodule.", {NOD: P, NRM: 0}),
+    ("IMPRESSION: No abnormality except cardiomegaly and atelectasis.",
+     {CAR: P, ATE: P, NRM: 0}),
+    ("IMPRESSION: Lungs clear. Return if she develops pneumonia.", {PNA: U}),
+    ("IMPRESSION: Should a pneumothorax develop, place a chest tube.", {PTX: U}),
+    ("IMPRESSION: Patient at risk for pneumonia.", {PNA: U}),
+    ("IMPRESSION: Monitor for pneumothorax.", {PTX: U}),
+]
+
 GROUPS = {
     "negated lists": NEGATED_LISTS,
     "absent": ABSENT, "requests": REQUESTS, "wrapped text": WRAPPED, "signs": SIGNS,
     "peer style": PEER_STYLE, "history": HISTORY, "hedges": HEDGES,
     "with a size": WITH_A_SIZE, "negex style": NEGEX_STYLE,
+    "exceptions and hypotheticals": EXCEPTIONS_AND_HYPOTHETICALS,
 }
 ROWS = [row for rows in GROUPS.values() for row in rows]
