@@ -151,6 +151,8 @@ HEDGES = [  # "likely", "favored", "consider", "unclear whether": no assertion (
     ("IMPRESSION: Consider pneumonia.", {PNA: U, NRM: 0}),
     ("IMPRESSION: It is unclear whether there is pneumonia.", {PNA: U, NRM: 0}),
     ("Test for pneumonia.", {PNA: U}),
+    ("IMPRESSION: Pneumonia less likely.", {PNA: U, NRM: 0}),
+    ("IMPRESSION: Atelectasis more likely than pneumonia.", {ATE: U, PNA: U, NRM: 0}),
 ]
 
 WITH_A_SIZE = [  # "no X with small Y": a denied finding has no size; Y is stated

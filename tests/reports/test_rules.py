@@ -154,6 +154,15 @@ def test_openi_coding_makes_differentials_positive(labeler):
     assert paper.labels["Atelectasis"] == U and paper.labels["Consolidation"] == U
 
 
+def test_likely_is_a_hedge_by_default_and_present_for_openi_less_likely_in_both(labeler):
+    openi = Labeler(nlp=labeler.nlp, coding="openi")
+    for lab, likely in ((labeler, U), (openi, P)):
+        assert lab.label("Bibasilar opacities, likely atelectasis.").labels["Atelectasis"] == likely
+        assert lab.label("Pneumonia less likely.").labels["Pneumonia"] == U
+        both = lab.label("Atelectasis more likely than pneumonia.").labels
+        assert both["Atelectasis"] == likely and both["Pneumonia"] == U
+
+
 def test_applicable_rules_are_remembered_per_word_set_and_stay_correct():
     rules = RuleSet.default()
     words = {"no", "effusion", "or", "pneumothorax"}
