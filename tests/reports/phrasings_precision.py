@@ -169,6 +169,11 @@ NEGEX_STYLE = [  # NegEx / ConText triggers
     ("IMPRESSION: Pneumonia was negative.", {PNA: N, NRM: 1}),
     ("IMPRESSION: Not consistent with pneumonia.", {PNA: N, NRM: 1}),
     ("IMPRESSION: Unlikely to be pneumonia.", {PNA: N, NRM: 1}),
+    ("FINDINGS: Pleural effusion, pneumothorax, and consolidation are not seen.",
+     {EFF: N, PTX: N, CON: N, NRM: 1}),
+    ("FINDINGS: The lungs are free from consolidation.", {CON: N, NRM: 1}),
+    ("FINDINGS: The cardiomediastinal silhouette is not enlarged.", {CAR: N, NRM: 1}),
+    ("FINDINGS: Heart is not significantly enlarged.", {CAR: N, NRM: 1}),
 ]
 
 EXCEPTIONS_AND_HYPOTHETICALS = [  # "except for X" is stated; "if X develops" is not found

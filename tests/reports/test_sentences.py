@@ -136,3 +136,11 @@ def test_a_relative_clause_stays_with_the_phrase_it_speaks_of():
     # the same status word without "which" opens a clause of its own
     assert _clauses("No pneumothorax, the effusion has resolved.") == [
         "No pneumothorax", "the effusion has resolved."]
+
+
+def test_a_denied_list_keeps_its_items_together():
+    """"A, B, and C are not seen": the plural verb makes the whole list its subject."""
+    text = "Pleural effusion, pneumothorax, and consolidation are not seen."
+    assert _clauses(text) == [text]
+    assert _clauses("Cardiomegaly, and effusion is not seen.") == [
+        "Cardiomegaly", "and effusion is not seen."]
