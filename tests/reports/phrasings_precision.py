@@ -125,9 +125,75 @@ PEER_STYLE = [  # the constructions of NegEx / pyConText / CheXpert-style test s
     ("FINDINGS: No focal air space opacities to suggest pneumonia.", {PNA: N, NRM: 1}),
 ]
 
+HISTORY = [  # the patient's past is not a finding of this radiograph
+    ("IMPRESSION: History of pneumonia. The lungs are clear.", {PNA: N, NRM: 1}),
+    ("FINDINGS: The patient has a history of right upper lobe mass. No acute process.",
+     {MAS: N, NRM: 1}),
+    ("IMPRESSION: H/o pneumothorax. No pneumothorax now.", {PTX: N, NRM: 1}),
+    ("IMPRESSION: Hx of pneumonia, lungs clear.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Prior history of emphysema and pneumonia. Clear lungs.",
+     {EMP: N, PNA: N, NRM: 1}),
+    ("IMPRESSION: Patient with a history of pneumothorax. Lungs clear.", {PTX: N, NRM: 1}),
+    ("IMPRESSION: Small effusion, which has since resolved.", {EFF: N}),
+    ("IMPRESSION: No longer any evidence of pneumonia.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Pneumonia in the past. Clear lungs now.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Near complete resolution of the left pleural effusion.", {EFF: P, NRM: 0}),
+    ("FINDINGS: The heart is not enlarged. The lungs are clear.", {CAR: N, NRM: 1}),
+]
+
+HEDGES = [  # "likely", "favored", "consider", "unclear whether": no assertion (default coding)
+    ("IMPRESSION: Bibasilar opacities, likely atelectasis.", {ATE: U, NRM: 0}),
+    ("IMPRESSION: Likely right lower lobe pneumonia.", {PNA: U, NRM: 0}),
+    ("IMPRESSION: Opacity most likely represents atelectasis.", {ATE: U, NRM: 0}),
+    ("IMPRESSION: Atelectasis is likely.", {ATE: U, NRM: 0}),
+    ("IMPRESSION: Opacity in the lingula favored to represent atelectasis.", {ATE: U, NRM: 0}),
+    ("IMPRESSION: Airspace opacity, favored as atelectasis.", {ATE: U, NRM: 0}),
+    ("IMPRESSION: Consider pneumonia.", {PNA: U, NRM: 0}),
+    ("IMPRESSION: It is unclear whether there is pneumonia.", {PNA: U, NRM: 0}),
+    ("Test for pneumonia.", {PNA: U}),
+    ("IMPRESSION: Pneumonia less likely.", {PNA: U, NRM: 0}),
+    ("IMPRESSION: Atelectasis more likely than pneumonia.", {ATE: U, PNA: U, NRM: 0}),
+]
+
+WITH_A_SIZE = [  # "no X with small Y": a denied finding has no size; Y is stated
+    ("IMPRESSION: No cardiomegaly with bilateral small pleural effusions.",
+     {CAR: N, EFF: P, NRM: 0}),
+    ("IMPRESSION: No pneumothorax with small left pleural effusion.", {PTX: N, EFF: P, NRM: 0}),
+    ("IMPRESSION: No focal consolidation with mild cardiomegaly.", {CON: N, CAR: P, NRM: 0}),
+]
+
+NEGEX_STYLE = [  # NegEx / ConText triggers
+    ("IMPRESSION: Ruled out for pneumonia.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Doubt pneumonia.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Lungs clear, without indication of pneumonia.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Pneumonia was negative.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Not consistent with pneumonia.", {PNA: N, NRM: 1}),
+    ("IMPRESSION: Unlikely to be pneumonia.", {PNA: N, NRM: 1}),
+    ("FINDINGS: Pleural effusion, pneumothorax, and consolidation are not seen.",
+     {EFF: N, PTX: N, CON: N, NRM: 1}),
+    ("FINDINGS: The lungs are free from consolidation.", {CON: N, NRM: 1}),
+    ("FINDINGS: The cardiomediastinal silhouette is not enlarged.", {CAR: N, NRM: 1}),
+    ("FINDINGS: Heart is not significantly enlarged.", {CAR: N, NRM: 1}),
+]
+
+EXCEPTIONS_AND_HYPOTHETICALS = [  # "except for X" is stated; "if X develops" is not found
+    ("IMPRESSION: No acute abnormality except for a small left pleural effusion.",
+     {EFF: P, NRM: 0}),
+    ("IMPRESSION: No abnormality other than cardiomegaly.", {CAR: P, NRM: 0}),
+    ("IMPRESSION: No new findings aside from the known nodule.", {NOD: P, NRM: 0}),
+    ("IMPRESSION: No abnormality except cardiomegaly and atelectasis.",
+     {CAR: P, ATE: P, NRM: 0}),
+    ("IMPRESSION: Lungs clear. Return if she develops pneumonia.", {PNA: U}),
+    ("IMPRESSION: Should a pneumothorax develop, place a chest tube.", {PTX: U}),
+    ("IMPRESSION: Patient at risk for pneumonia.", {PNA: U}),
+    ("IMPRESSION: Monitor for pneumothorax.", {PTX: U}),
+]
+
 GROUPS = {
     "negated lists": NEGATED_LISTS,
     "absent": ABSENT, "requests": REQUESTS, "wrapped text": WRAPPED, "signs": SIGNS,
-    "peer style": PEER_STYLE,
+    "peer style": PEER_STYLE, "history": HISTORY, "hedges": HEDGES,
+    "with a size": WITH_A_SIZE, "negex style": NEGEX_STYLE,
+    "exceptions and hypotheticals": EXCEPTIONS_AND_HYPOTHETICALS,
 }
 ROWS = [row for rows in GROUPS.values() for row in rows]

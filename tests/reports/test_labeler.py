@@ -35,10 +35,10 @@ def test_workers_give_the_same_labels(labeler):
 
 
 def test_sections_limit_what_is_read(labeler):
-    text = "INDICATION: History of pneumonia.\nFINDINGS: Clear lungs.\nIMPRESSION: Normal."
+    text = "INDICATION: Pneumonia.\nFINDINGS: Clear lungs.\nIMPRESSION: Normal."
     result = labeler.label(text)
     assert result.labels["Pneumonia"] is None and result.normal == 1
-    whole = labeler.label("History of pneumonia. Clear lungs.")  # no sections: whole report
+    whole = labeler.label("Right lower lobe pneumonia. Clear left lung.")  # no sections: whole
     assert whole.labels["Pneumonia"] == 1
 
 

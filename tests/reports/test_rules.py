@@ -152,3 +152,27 @@ def test_openi_coding_makes_differentials_positive(labeler):
     assert result.labels["Atelectasis"] == P and result.labels["Consolidation"] == P
     paper = labeler.label("Atelectasis versus consolidation.")
     assert paper.labels["Atelectasis"] == U and paper.labels["Consolidation"] == U
+
+
+def test_likely_is_a_hedge_by_default_and_present_for_openi_less_likely_in_both(labeler):
+    openi = Labeler(nlp=labeler.nlp, coding="openi")
+    for lab, likely in ((labeler, U), (openi, P)):
+        assert lab.label("Bibasilar opacities, likely atelectasis.").labels["Atelectasis"] == likely
+        assert lab.label("Pneumonia less likely.").labels["Pneumonia"] == U
+        both = lab.label("Atelectasis more likely than pneumonia.").labels
+        assert both["Atelectasis"] == likely and both["Pneumonia"] == U
+
+
+def test_applicable_rules_are_remembered_per_word_set_and_stay_correct():
+    rules = RuleSet.default()
+    words = {"no", "effusion", "or", "pneumothorax"}
+    first = rules.applicable(words)
+    # the same rule words give the same rules (from the memo), other words do not matter
+    assert rules.applicable(words | {"lungs"}) == first
+    first.clear()  # a caller's list is its own: the memo is not changed through it
+    again = rules.applicable(words)
+    assert again and all(r.id for r in again)
+    assert [r.id for r in again] == [
+        r.id for r in rules.rules
+        if all(any(w in ws for w in words) for ws in r.literal_words())]
+    assert rules.applicable({"lungs", "clear"}) == []

@@ -115,3 +115,20 @@ def test_word_cues_stop_at_word_edges():
     assert not [h for h in scope._hits("nuclear of the effusion") if h[2].id == "scope.free_of"]
     assert [h[2].id for h in scope._hits("Clear of effusion")] == ["scope.free_of"]
     assert "scope.question_after" in [h[2].id for h in scope._hits("Pneumonia?")]
+
+
+def test_with_and_a_size_word_starts_a_new_statement(labeler):
+    """A denied finding has no size: "no X with small Y" states Y; "no X with Y" does not."""
+    stated = labeler.label("IMPRESSION: No cardiomegaly with bilateral small pleural effusions.")
+    assert stated.labels["Cardiomegaly"] == NEGATIVE and stated.labels["Effusion"] == POSITIVE
+    denied = labeler.label("IMPRESSION: No consolidation with air bronchograms.")
+    assert denied.labels["Consolidation"] == NEGATIVE
+
+
+def test_history_of_is_the_past_unless_a_finding_is_attributed_to_it(labeler):
+    past = labeler.label("IMPRESSION: History of pneumonia. The lungs are clear.")
+    assert past.labels["Pneumonia"] == NEGATIVE and past.normal == 1
+    seen = labeler.label("IMPRESSION: Hyperexpansion consistent with history of emphysema.")
+    assert seen.labels["Emphysema"] == POSITIVE
+    family = labeler.label("IMPRESSION: Family history of pneumonia.")
+    assert family.labels["Pneumonia"] == UNCERTAIN

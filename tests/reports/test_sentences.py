@@ -128,3 +128,19 @@ def test_short_lower_case_lines_are_list_items():
     assert sents("no pneumothorax\nsmall left effusion") == ["no pneumothorax",
                                                              "small left effusion"]
     assert sents("The heart is mildly\nenlarged.") == ["The heart is mildly\nenlarged."]
+
+
+def test_a_relative_clause_stays_with_the_phrase_it_speaks_of():
+    text = "Small effusion, which has since resolved."
+    assert _clauses(text) == [text]
+    # the same status word without "which" opens a clause of its own
+    assert _clauses("No pneumothorax, the effusion has resolved.") == [
+        "No pneumothorax", "the effusion has resolved."]
+
+
+def test_a_denied_list_keeps_its_items_together():
+    """"A, B, and C are not seen": the plural verb makes the whole list its subject."""
+    text = "Pleural effusion, pneumothorax, and consolidation are not seen."
+    assert _clauses(text) == [text]
+    assert _clauses("Cardiomegaly, and effusion is not seen.") == [
+        "Cardiomegaly", "and effusion is not seen."]

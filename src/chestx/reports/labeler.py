@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from chestx.errors import ChestxError
 from chestx.reports.aggregate import Mention, ReportLabels, aggregate, unreadable
 from chestx.reports.parallel import batches, label_parallel
-from chestx.reports.rules import POSITIVE, UNCERTAIN, RuleSet
+from chestx.reports.rules import NEGATIVE, POSITIVE, UNCERTAIN, RuleSet
 from chestx.reports.scope import Scope
 from chestx.reports.sections import find_sections
 from chestx.reports.sentences import split_clauses, split_sentences
@@ -227,6 +227,8 @@ class Labeler:
             for match, (status, rule) in zip(sent.matches, statuses, strict=True):
                 if match.hedged and status == POSITIVE:  # a sign suggests, it does not prove
                     status, rule = UNCERTAIN, match.term
+                elif match.denied:  # the phrase itself says "not": "heart is not enlarged"
+                    status, rule = NEGATIVE, match.term
                 mentions.append(Mention(match.finding, match.kind, match.text,
                                         sent.start + match.start, sent.start + match.end,
                                         sentence, status, rule, match.counts, match.term))

@@ -65,6 +65,8 @@ class NegexLabeler:
                     status, rule = self.status(sentence, shift + m.start, shift + m.end)
                     if m.hedged and status == POSITIVE:  # a sign suggests (vocabulary.py)
                         status, rule = UNCERTAIN, m.term
+                    elif m.denied:  # the phrase denies itself (vocabulary.py)
+                        status, rule = NEGATIVE, m.term
                     mentions.append(Mention(m.finding, m.kind, m.text, sent.start + m.start,
                                             sent.start + m.end, sentence, status, rule,
                                             m.counts, m.term))

@@ -39,6 +39,8 @@ from chestx.reports.vocabulary import DEFAULT_CODING, data_file, read_tsv
 
 NEGATIVE, UNCERTAIN, POSITIVE = 0, -1, 1
 
+#: Distinct sets of rule words whose applicable rules a RuleSet remembers.
+APPLICABLE_MEMO = 4096
 #: Labels a finding climbs before rules are tried (coordination and noun-phrase modifiers).
 CLIMB = frozenset({"conj", "appos", "compound", "amod", "nmod", "preconj"})
 
@@ -202,6 +204,9 @@ class RuleSet:
         self._needs = [r.literal_words() for r in self.rules]
         self._vocabulary = frozenset().union(*(ws.words for n in self._needs for ws in n))
         self._prefixes = tuple(p for n in self._needs for ws in n for p in ws.prefixes)
+        # clauses share few distinct sets of rule words ({"no"}, {"no", "or"}, ...): the
+        # rules a set allows are remembered (bounded, the sets are small)
+        self._applicable: dict[frozenset[str], list[Rule]] = {}
 
     @classmethod
     def default(cls, coding: str = DEFAULT_CODING) -> RuleSet:
@@ -227,8 +232,15 @@ class RuleSet:
         present |= {w for w in words if self._prefixes and w.startswith(self._prefixes)}
         if not present:
             return []
-        return [rule for rule, needs in zip(self.rules, self._needs, strict=True)
-                if all(_meets(ws, present) for ws in needs)]
+        key = frozenset(present)
+        found = self._applicable.get(key)
+        if found is None:
+            found = [rule for rule, needs in zip(self.rules, self._needs, strict=True)
+                     if all(_meets(ws, present) for ws in needs)]
+            if len(self._applicable) >= APPLICABLE_MEMO:
+                self._applicable.clear()
+            self._applicable[key] = found
+        return list(found)
 
     def could_fire(self, words: set[str]) -> bool:
         """Can any rule fire on a sentence made of ``words``? (see :meth:`applicable`)"""

@@ -14,7 +14,8 @@ large pleural effusion or pneumothorax", "large pleural effusion/pneumothorax"),
 
 What a governor may override: a negation overrides a finding the rules left positive or
 hedged (a differential or hedge never fires on findings a negation governs); a request or
-hedge only overrides a finding left positive or read as a differential. Constructions the
+hedge only overrides a finding left positive or read as a differential; an exception
+("except for X", "other than X") only lifts a negation. Constructions the
 rules recognised on purpose (``pre.*``: "no change in X") and negations are kept.
 """
 
@@ -166,7 +167,9 @@ class Scope:
                 out[i] = (POSITIVE, "")  # "no acute disease and stable cardiomegaly"
             elif i and is_list_gap(clause[previous_end:match.start]):
                 prev_status, prev_rule = out[i - 1]
-                if prev_rule and prev_status != POSITIVE and not prev_rule.startswith("pre."):
+                # a negation or hedge goes on along the list, and so does an exception
+                handed = prev_status != POSITIVE or prev_rule.startswith("scope.")
+                if prev_rule and handed and not prev_rule.startswith("pre."):
                     out[i] = _govern(out[i], prev_status, prev_rule.removesuffix("+list")
                                      + "+list")
         for start, end, cue in hits:
@@ -198,17 +201,22 @@ class Scope:
             edge = matches[i].start
 
 
-_AND_OPENER = re.compile(r"\band\s+(\w+)\b(?!.*\band\s)", re.IGNORECASE | re.DOTALL)
+#: The last "and" / "with" before a finding, and the words after it.
+_JOINER = re.compile(r"\b(?:and|with)\s+((?:(?!\b(?:and|with)\b).)*)$", re.IGNORECASE | re.DOTALL)
 
 
 def _new_statement(before: str, current: tuple[int, str]) -> bool:
-    """Did the parser hand a negation on across "and" + a size or degree word ("no acute
-    disease and stable cardiomegaly")? There a new, positive statement begins. ``before``:
-    the text between the previous finding (or the clause start) and this one."""
-    match = _AND_OPENER.search(before)
-    return bool(match) and match.group(1).lower() in OPENERS and \
-        current[0] == NEGATIVE and current[1].startswith("neg.") and \
-        is_list_gap(before[match.end():], forward=False)
+    """Did the parser hand a negation on across "and" or "with" and a size or degree word
+    ("no acute disease and stable cardiomegaly", "no cardiomegaly with bilateral small
+    pleural effusions")? There a new, positive statement begins: a denied finding has no
+    size. ``before``: the text between the previous finding (or the clause start) and
+    this one."""
+    match = _JOINER.search(before)
+    if not match or current[0] != NEGATIVE or not current[1].startswith("neg."):
+        return False
+    opener = next((w for w in _TOKEN.finditer(match.group(1)) if w.group().lower() in OPENERS),
+                  None)
+    return opener is not None and is_list_gap(match.group(1)[opener.end():], forward=False)
 
 
 def _is_word_cue(cue: Cue) -> bool:
@@ -221,9 +229,15 @@ def _bare(pattern: str) -> str:
 
 
 def _govern(current: tuple[int, str], status: int, rule: str) -> tuple[int, str]:
-    """The status of a finding a governor reaches (see the module docstring)."""
+    """The status of a finding a governor reaches (see the module docstring). A positive
+    governor (an exception: "no abnormality except for X") lifts only a negation."""
     old_status, old_rule = current
-    if old_rule.startswith("pre.") or old_status == NEGATIVE:
+    if old_rule.startswith("pre."):
+        return current
+    if status == POSITIVE:
+        lifted = old_status == NEGATIVE or (old_status == POSITIVE and not old_rule)
+        return (POSITIVE, rule) if lifted else current
+    if old_status == NEGATIVE:
         return current
     if status == NEGATIVE:
         return (NEGATIVE, rule)

@@ -45,6 +45,11 @@ _COMMA = re.compile(r",\s*")
 _OR = re.compile(r"\b(?:or|nor)\b|[a-z]/[a-z]", re.IGNORECASE)
 _LIST_END = re.compile(r",?\s*(?:and/or|or|nor)\s", re.IGNORECASE)
 _FIRST_WORD = re.compile(r"[a-z]+(?:-[a-z]+)?|\d", re.IGNORECASE)
+#: The last item of a list whose statement is denied: "A, B, and C are not seen" (a plural
+#: verb after "and": the whole list is the subject), "A, B, or C is not seen".
+_DENIED_LAST_ITEM = re.compile(
+    r"\s*(?:and\s+([a-z]+)[^,]*\b(?:are|were|have)\b|or\s+([a-z]+))[^,]*"
+    r"\b(?:not|no longer|absent|none)\b", re.IGNORECASE)
 
 #: Sentences longer than this are cut (a 1 MB report must not reach the parser whole).
 MAX_SENTENCE_CHARS = 1000
@@ -137,13 +142,15 @@ class ClauseSplitter:
         ``status``; default: the shipped file.
     """
 
-    KINDS = ("contrast", "cue", "opener", "status", "keep_after", "wrap_end", "wrap_start")
+    KINDS = ("contrast", "cue", "opener", "status", "keep_after", "relative", "wrap_end",
+             "wrap_start")
 
     def __init__(self, words: dict[str, set[str]] | None = None):
         words = words if words is not None else read_clause_words(data_file(CLAUSE_WORDS))
         self.cues = frozenset(words.get("cue", ()))
         self.openers = frozenset(words.get("opener", ()))
         self.keep_after = frozenset(words.get("keep_after", ()))
+        self.relative = frozenset(words.get("relative", ()))
         contrast = "|".join(sorted(map(re.escape, words.get("contrast", ())))) or "(?!)"
         status = "|".join(sorted(map(re.escape, words.get("status", ())))) or "(?!)"
         self._contrast = re.compile(rf",?\s+(?=(?:{contrast})\b)|(?<=,)\s*(?=(?:{contrast})\b)",
@@ -177,6 +184,12 @@ class ClauseSplitter:
         if word is None:
             return False
         first = word.group().lower()
+        if first in self.relative:  # ", which has resolved" speaks of the phrase before
+            return False
+        last_item = _DENIED_LAST_ITEM.match(text, at, end)
+        if last_item and (last_item.group(1) or last_item.group(2)).lower() not in \
+                self.openers | self.cues:
+            return False  # "A, B, and C are not seen": the whole list is the subject
         if first in self.cues:
             return True
         phrases = text[at:end].split(",")

@@ -12,7 +12,8 @@ The vocabularies are data files beside this module:
 * ``findings_vocab.tsv`` lines may carry ``id``, ``status`` and ``example``: a finding
   named by its sign ("blunting of the costophrenic angle": Effusion). ``status=uncertain``
   marks a sign that suggests the finding without proving it (hyperinflation: Emphysema);
-  a positive mention of it is uncertain (rule id: the line's id).
+  a positive mention of it is uncertain (rule id: the line's id); ``status=negative``
+  marks a phrase that denies the finding itself ("the heart is not enlarged"): 0.
 * ``openi_findings_vocab.tsv`` and ``openi_other_findings.tsv`` — read only under the OpenI
   coding (``coding="openi"``), an
   explicit compatibility option that reproduces how OpenI's annotators code reports: any
@@ -56,6 +57,7 @@ class Term:
     id: str = ""  # named lines (signs): the id evidence and tests refer to
     hedged: bool = False  # a sign that suggests the finding: a positive mention is uncertain
     example: str = ""
+    denied: bool = False  # the phrase itself denies the finding ("heart is not enlarged")
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class Match:
     counts: bool = True
     term: str = ""  # the id of the vocabulary line (named lines only)
     hedged: bool = False  # see Term.hedged
+    denied: bool = False  # see Term.denied
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
@@ -105,11 +108,11 @@ def load_terms(path: str | Path, kind: str, coding: str = DEFAULT_CODING) -> lis
             raise ChestxError(f"{path}: counts must be one of {', '.join(COUNTS)}: {row}")
         counts = value == "yes" or (value == "openi" and coding == "openi")
         status = (row.get("status") or "").strip().lower()
-        if status not in ("", "uncertain"):
-            raise ChestxError(f"{path}: status must be empty or uncertain: {row}")
+        if status not in ("", "uncertain", "negative"):
+            raise ChestxError(f"{path}: status must be empty, uncertain or negative: {row}")
         terms.append(Term(finding, pattern, term_kind, (row.get("cui") or "").strip(), counts,
                           (row.get("id") or "").strip(), status == "uncertain",
-                          (row.get("example") or "").strip()))
+                          (row.get("example") or "").strip(), status == "negative"))
     return terms
 
 
@@ -175,7 +178,7 @@ class Vocabulary:
             if term.kind != "exclude":
                 matches.append(Match(term.finding, term.kind, start, -neg_end,
                                      sentence[start:-neg_end], term.counts, term.id,
-                                     term.hedged))
+                                     term.hedged, term.denied))
         return matches
 
 
