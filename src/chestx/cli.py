@@ -504,6 +504,10 @@ def pacs_retrieve_command(
     modality: str = _MODALITY,
     max_concurrent: int = typer.Option(2, "--max-concurrent", min=1,
                                        help="Studies fetched at the same time."),
+    max_associations: int = typer.Option(2, "--max-associations", min=1, help="DIMSE "
+                                         "associations open at once (default 2: half of "
+                                         "the 4 DICOM threads of a default Orthanc); "
+                                         "studies in flight beyond share requests."),
     retries: int = typer.Option(3, "--retries", min=0, help="Tries again per study."),
     backoff: float = typer.Option(1.0, "--backoff", help="First wait before a retry, seconds "
                                                          "(doubles each time)."),
@@ -519,28 +523,16 @@ def pacs_retrieve_command(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Fetch the frontal CR/DX images and SR reports of the listed studies (resumable)."""
-    import contextlib
-
-    from chestx.pacs.deidentify import Pseudonymizer, default_key_path
     from chestx.pacs.query import parse_modalities, read_studies
-    from chestx.pacs.retrieve import Retriever, RetrieveSettings
-    from chestx.pacs.storescp import StorageSCP
-    from chestx.pacs.transports import transport_factory
+    from chestx.pacs.retrieve import RetrieveSettings, Source, retrieve
     from chestx.pacs.window import TimeWindow
 
-    rows = read_studies(studies)
-    if bool(move_dest) != bool(store_port):
-        raise ChestxError("C-MOVE needs both --move-dest AET and --store-port N")
     settings = RetrieveSettings(parse_modalities(modality), max_concurrent, retries, backoff,
                                 TimeWindow.parse(window) if window else None, not quiet)
-    key_path = key or default_key_path(out)
-    pseudonymizer = Pseudonymizer(key_path, burned_in, protect=out) if deidentify else None
-    with contextlib.ExitStack() as stack:
-        scp = stack.enter_context(StorageSCP(move_dest, store_port, store_host)) \
-            if move_dest else None
-        make, where = transport_factory(dicomweb, dimse, aet, move_dest, scp, timeout)
-        s = Retriever(make, out, settings, pseudonymizer,
-                      private_dir=key_path.parent if deidentify else None).run(rows)
+    source = Source(dicomweb, dimse, aet, move_dest, store_port, store_host, timeout,
+                    max_associations)
+    s, where, key_path = retrieve(read_studies(studies), out, source, settings, deidentify,
+                                  key, burned_in)
     typer.echo(f"{s.studies_done} of {s.studies} studies in {out} from {where}: "
                f"{s.fetched} instances fetched now ({s.bytes / 1e6:.1f} MB in all), "
                f"{s.instances} wanted")

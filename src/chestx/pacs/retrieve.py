@@ -19,34 +19,36 @@ inside it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import os
+import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from pydicom.dataset import Dataset
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from chestx.atomic import atomic_open
+from chestx.atomic import atomic_open, atomic_path
 from chestx.errors import ChestxError
-from chestx.pacs.deidentify import FLAG_LIST, Pseudonymizer, instance_path, write_dataset
+from chestx.pacs.deidentify import FLAG_LIST, Pseudonymizer, default_key_path, write_dataset
 from chestx.pacs.jobstate import STATE_NAME, JobState
+from chestx.pacs.plan import plan_requests, record_study
 from chestx.pacs.query import DEFAULT_MODALITIES
-from chestx.pacs.selection import (
-    INSTANCE_FIELDS,
-    SERIES_FIELDS,
-    instance_decision,
-    series_decision,
-)
-from chestx.pacs.transports import Transport, TransportError
+from chestx.pacs.storescp import StorageSCP
+from chestx.pacs.transports import transport_factory
 from chestx.pacs.window import TimeWindow, wait_for_window
+from chestx.pacs.wire import Received, Transport, TransportError
 from chestx.progress import stderr_console
 
 SKIPPED_LIST, FAILED_LIST = "retrieve_skipped.csv", "retrieve_failed.csv"
+#: DIMSE associations open at once by default: half of the 4 DICOM threads Orthanc serves
+#: with by default (``DicomThreadsCount``), so other modalities still get through.
+DEFAULT_MAX_ASSOCIATIONS = 2
 
 
 @dataclass
@@ -59,6 +61,9 @@ class RetrieveSettings:
     backoff: float = 1.0
     window: TimeWindow | None = None
     progress: bool = True
+    #: connections (DIMSE: associations) open at once; ``None``: one per study in flight.
+    #: Fewer connections than studies in flight: each request carries several studies.
+    connections: int | None = None
 
 
 @dataclass
@@ -75,6 +80,53 @@ class RetrieveSummary:
     bytes: int = 0
     flagged: int = 0
     lists: Path = field(default_factory=Path)
+
+
+@dataclass
+class Source:
+    """Where the studies come from (the command line's PACS options)."""
+
+    dicomweb: str | None = None
+    dimse: str | None = None
+    aet: str = "CHESTX"
+    move_dest: str | None = None
+    store_port: int | None = None
+    store_host: str = "127.0.0.1"
+    timeout: float = 60.0
+    max_associations: int = DEFAULT_MAX_ASSOCIATIONS
+
+
+def retrieve(studies: list[dict[str, str]], out: str | os.PathLike, source: Source,
+             settings: RetrieveSettings, deidentify: bool = False,
+             key: str | os.PathLike | None = None,
+             burned_in: str = "if-yes") -> tuple[RetrieveSummary, str, Path]:
+    """Run a retrieve job wired from options: ``(summary, where from, key path)``.
+
+    C-MOVE runs its storage SCP for the job; over DIMSE at most ``source.max_associations``
+    associations are open at once (studies in flight beyond that share requests)."""
+    if source.max_associations < 1:
+        raise ChestxError("--max-associations must be at least 1")
+    if bool(source.move_dest) != bool(source.store_port):
+        raise ChestxError("C-MOVE needs both --move-dest AET and --store-port N")
+    if source.dimse:
+        settings = replace(settings, connections=min(settings.max_concurrent,
+                                                     source.max_associations))
+    key_path = Path(key) if key else default_key_path(out)
+    pseudonymizer = Pseudonymizer(key_path, burned_in, protect=out) if deidentify else None
+    try:
+        with contextlib.ExitStack() as stack:
+            scp = stack.enter_context(StorageSCP(source.move_dest, source.store_port,
+                                                 source.store_host)) \
+                if source.move_dest else None
+            make, where = transport_factory(source.dicomweb, source.dimse, source.aet,
+                                            source.move_dest, scp, source.timeout,
+                                            backoff=settings.backoff)
+            summary = Retriever(make, out, settings, pseudonymizer,
+                                private_dir=key_path.parent if deidentify else None).run(studies)
+    finally:
+        if pseudonymizer is not None:
+            pseudonymizer.close()
+    return summary, where, key_path
 
 
 class Retriever:
@@ -119,46 +171,55 @@ class Retriever:
             state.close()
 
     def _run_all(self, todo: list[dict[str, str]], state: JobState) -> None:
-        transports: list[Transport] = []
-        with ThreadPoolExecutor(self.settings.max_concurrent,
-                                thread_name_prefix="retrieve") as pool:
-            futures = [pool.submit(self._study_with_retries, s, state, transports)
-                       for s in todo]
+        connections = min(self.settings.connections or self.settings.max_concurrent,
+                          self.settings.max_concurrent)
+        per_batch = -(-self.settings.max_concurrent // connections)  # studies in flight
+        batches: queue.SimpleQueue = queue.SimpleQueue()
+        for start in range(0, len(todo), per_batch):
+            batches.put(todo[start:start + per_batch])
+        with ThreadPoolExecutor(connections, thread_name_prefix="retrieve") as pool:
+            futures = [pool.submit(self._worker, batches, state) for _ in range(connections)]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             self._stop.set()
             for future in pending:
                 future.cancel()
             errors = [f.exception() for f in done if f.exception() is not None]
-        for transport in transports:
-            try:
-                transport.close()
-            except Exception:  # closing a dead connection must not hide the real error
-                pass
         if errors:
             raise errors[0]
 
-    def _transport(self, transports: list[Transport]) -> Transport:
-        if getattr(self._local, "transport", None) is None:
-            self._local.transport = self.make_transport()
-            transports.append(self._local.transport)
-        return self._local.transport
+    def _worker(self, batches: queue.SimpleQueue, state: JobState) -> None:
+        """Take batches until none is left. One unit of work: the connection (association)
+        is opened at its first request, used back to back, and closed when the queue is
+        empty, before a wait (night window, backoff) and after an error."""
+        link = _Link(self.make_transport)
+        try:
+            while not self._stop.is_set():
+                try:
+                    batch = batches.get_nowait()
+                except queue.Empty:
+                    return
+                self._batch_with_retries(batch, state, link)
+        finally:
+            link.close()
 
-    def _study_with_retries(self, study: dict[str, str], state: JobState,
-                            transports: list[Transport]) -> None:
-        uid = study["StudyInstanceUID"]
+    def _batch_with_retries(self, batch: list[dict[str, str]], state: JobState,
+                            link: _Link) -> None:
         for attempt in range(self.settings.retries + 1):
             if self._stop.is_set():
                 return
-            wait_for_window(self.settings.window, self._say, self.sleep)
+            window = self.settings.window
+            if window is not None and not window.contains(dt.datetime.now()):
+                link.close()  # never hold the PACS while we sleep
+            wait_for_window(window, self._say, self.sleep)
             try:
-                self._study(study, state, self._transport(transports))
-                state.set_study(uid, "done")
-                self._progress.study_done()
+                self._batch(batch, state, link.get())
                 return
             except _Stopped:
                 return
             except TransportError as exc:
-                self._local.transport = None  # a fresh connection for the next try
+                link.close()  # a fresh connection for the next try
+                left = [s for s in batch if state.study_status(s["StudyInstanceUID"])
+                        not in ("done", "failed")]
                 fatal = not exc.retryable and _is_refusal(exc)
                 if fatal or (exc.unreachable and attempt == self.settings.retries):
                     self._stop.set()  # the other studies would fail the same way
@@ -166,76 +227,75 @@ class Retriever:
                                       f"({state.totals()['instances_done']} instances in "
                                       "place)") from exc
                 if not exc.retryable or attempt == self.settings.retries:
-                    state.set_study(uid, "failed", str(exc))
-                    self._progress.study_done()
+                    for study in left:
+                        self._failed(study, state, str(exc))
                     return
+                batch = left
                 self.sleep(self.settings.backoff * 2 ** attempt)
-            except ChestxError as exc:  # this study's data is bad: list it, go on
-                state.set_study(uid, "failed", str(exc))
-                self._progress.study_done()
-                return
 
-    # ---------------------------------------------------------------- one study
-    def _study(self, study: dict[str, str], state: JobState, transport: Transport) -> None:
-        uid = study["StudyInstanceUID"]
-        if state.study_status(uid) not in ("listed",):
-            self._list(study, state, transport)
-            state.set_study(uid, "listed")
-        todo = state.todo(uid)
-        by_series: dict[str, list[dict[str, str]]] = {}
-        for instance in todo:
+    def _failed(self, study: dict[str, str], state: JobState, reason: str) -> None:
+        state.set_study(study["StudyInstanceUID"], "failed", reason)
+        self._progress.study_done()
+
+    # ---------------------------------------------------------------- one batch
+    def _batch(self, batch: list[dict[str, str]], state: JobState,
+               transport: Transport) -> None:
+        listed = []
+        for study in batch:
+            uid = study["StudyInstanceUID"]
+            if state.study_status(uid) != "listed":
+                try:
+                    record_study(transport, study, state, self.settings.modalities,
+                                 self.pseudonymizer)
+                except TransportError:
+                    raise
+                except ChestxError as exc:  # this study's data is bad: list it, go on
+                    self._failed(study, state, str(exc))
+                    continue
+                state.set_study(uid, "listed")
+            listed.append(uid)
+        todo = {uid: self._not_in_place(uid, state) for uid in listed}
+        planned = {i["SOPInstanceUID"]: i for rows in todo.values() for i in rows}
+        for request in plan_requests(listed, todo, state):
+            if self._stop.is_set():
+                raise _Stopped
+            for item in transport.fetch(request):
+                self._store(item, planned, state)
+        for uid in listed:
+            missing = len(state.todo(uid))
+            if missing:
+                raise TransportError(f"study {uid}: {missing} instances did not arrive",
+                                     retryable=True)
+            state.set_study(uid, "done")
+            self._progress.study_done()
+
+    def _not_in_place(self, uid: str, state: JobState) -> list[dict[str, str]]:
+        todo = []
+        for instance in state.todo(uid):
             target = self.out / instance["path"]
             if target.is_file():  # written by a run killed before it could record it
                 state.mark_done(instance["SOPInstanceUID"], target.stat().st_size)
                 self._count("recovered")
                 continue
-            by_series.setdefault(instance["SeriesInstanceUID"], []).append(instance)
-        for series, instances in by_series.items():
-            if self._stop.is_set():
-                raise _Stopped
-            planned = {i["SOPInstanceUID"]: i for i in instances}
-            for ds in transport.fetch(uid, series, instances):
-                self._store(ds, planned, state)
-            missing = {i["SOPInstanceUID"] for i in state.todo(uid)} & planned.keys()
-            if missing:
-                raise TransportError(f"{len(missing)} instances of series {series} did not "
-                                     "arrive", retryable=True)
+            todo.append(instance)
+        return todo
 
-    def _list(self, study: dict[str, str], state: JobState, transport: Transport) -> None:
-        uid = study["StudyInstanceUID"]
-        all_series = transport.find("SERIES", {"StudyInstanceUID": uid}, SERIES_FIELDS)
-        if not all_series:
-            raise ChestxError(f"study {uid}: the PACS lists no series in it")
-        rows = []
-        for series in all_series:
-            reason = series_decision(series, self.settings.modalities)
-            if reason:
-                state.add_skipped(uid, "series", series["SeriesInstanceUID"], reason)
-                continue
-            patient = series.get("PatientID") or study.get("PatientID", "")
-            query = {"StudyInstanceUID": uid, "SeriesInstanceUID": series["SeriesInstanceUID"]}
-            for instance in transport.find("IMAGE", query, INSTANCE_FIELDS):
-                reason = instance_decision(instance, series)
-                if reason:
-                    state.add_skipped(uid, "instance", instance["SOPInstanceUID"], reason)
-                    continue
-                ids = (patient, uid, series["SeriesInstanceUID"], instance["SOPInstanceUID"])
-                if self.pseudonymizer is not None:
-                    ids = self.pseudonymizer.pseudonymous_ids(*ids)
-                rows.append((instance["SOPInstanceUID"], series["SeriesInstanceUID"],
-                             instance.get("SOPClassUID", ""), str(instance_path(Path(), ids))))
-        state.add_instances(uid, rows)
-
-    def _store(self, ds: Dataset, planned: dict[str, dict[str, str]], state: JobState) -> None:
-        sop = str(ds.get("SOPInstanceUID", ""))
-        if sop not in planned:
-            return  # the PACS sent something we did not ask for
-        state.mark_fetched(sop)
-        if self.pseudonymizer is not None and self.pseudonymizer.deidentify(ds):
-            with self._lock:
-                self._flagged.append(planned[sop]["path"])
-        size = write_dataset(ds, self.out / planned[sop]["path"])
-        state.mark_done(sop, size)
+    def _store(self, item: Received, planned: dict[str, dict[str, str]],
+               state: JobState) -> None:
+        instance = planned.pop(item.sop_uid, None)
+        if instance is None:
+            return  # the PACS sent something we did not ask for, or sent it twice
+        state.mark_fetched(item.sop_uid)
+        target = self.out / instance["path"]
+        if self.pseudonymizer is None:
+            size = write_bytes(item.data, target)  # as it came: nothing to change
+        else:
+            ds = item.dataset()
+            if self.pseudonymizer.deidentify(ds):
+                with self._lock:
+                    self._flagged.append(instance["path"])
+            size = write_dataset(ds, target)
+        state.mark_done(item.sop_uid, size)
         self._count("fetched")
         self._progress.instance_done(size)
 
@@ -271,6 +331,33 @@ class Retriever:
             with atomic_open(flag_list, "w") as handle:
                 handle.write("path\n" + "".join(f"{p}\n" for p in
                                                 dict.fromkeys(old + self._flagged)))
+
+
+class _Link:
+    """A worker's connection to the PACS: made at first use, closed when asked."""
+
+    def __init__(self, make: Callable[[], Transport]) -> None:
+        self.make, self.transport = make, None
+
+    def get(self) -> Transport:
+        if self.transport is None:
+            self.transport = self.make()
+        return self.transport
+
+    def close(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            try:
+                transport.close()
+            except Exception:  # closing a dead connection must not hide the real error
+                pass
+
+
+def write_bytes(data: bytes, path: Path) -> int:
+    """Write ``data`` atomically at ``path``; returns its size in bytes."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+    return len(data)
 
 
 class _Stopped(Exception):
