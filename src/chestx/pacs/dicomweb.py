@@ -10,7 +10,9 @@ A server that refuses study- or series-level retrieval gets one request per inst
 
 from __future__ import annotations
 
+import http.client
 import re
+import urllib.parse
 from collections.abc import Iterator
 
 import requests
@@ -62,6 +64,7 @@ class DicomwebTransport:
         self.session = _Session(timeout)
         self.client = DICOMwebClient(self.url, session=self.session)
         self.client.set_http_retry_params(retry=False)  # the retrieve job retries itself
+        self.wado = WadoConnection(self.url, timeout)
         self.whole = True  # study / series per request until the server refuses it
         self.accept = ACCEPT_STORED
 
@@ -122,29 +125,59 @@ class DicomwebTransport:
 
     def _retrieve(self, url: str) -> Iterator[Received]:
         """The instances of one WADO-RS answer, one multipart part at a time."""
-        what = f"WADO-RS {url.removeprefix(self.url + '/')}"
-        with _errors(self.url, what):
-            response = self.session.get(url, headers={"Accept": self.accept}, stream=True)
+        path = url.removeprefix(self.url)
+        with _errors(self.url, f"WADO-RS {path.lstrip('/')}"):
+            response = self.wado.get(path, self.accept)
             try:
-                if response.status_code == 406 and self.accept == ACCEPT_STORED:
+                if response.status == 406 and self.accept == ACCEPT_STORED:
                     self.accept = ACCEPT_PLAIN  # the server transcodes: still one request
-                    response.close()
+                    response.read()
                     yield from self._retrieve(url)
                     return
-                if response.status_code in REFUSALS:
-                    raise _Refused(f"{response.status_code} {response.reason}")
-                response.raise_for_status()
-                for part in iter_parts(response):
+                if response.status in REFUSALS:
+                    raise _Refused(f"{response.status} {response.reason}")
+                if response.status >= 300:
+                    raise TransportError(f"{self.url}: WADO-RS {path.lstrip('/')}: HTTP "
+                                         f"{response.status} {response.reason}",
+                                         retryable=response.status >= 500 or
+                                         response.status == 429)
+                for part in MultipartReader(response).parts():
                     yield Received(part10_sop_uid(part), part)
             finally:
                 response.close()
 
     def close(self) -> None:
         self.session.close()
+        self.wado.close()
 
 
 class _Refused(Exception):
     """The server will not answer this kind of retrieve (its HTTP status)."""
+
+
+class WadoConnection:
+    """One HTTP connection for WADO-RS answers (the standard library's: its responses read
+    straight into our buffers, one copy from the socket)."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        parts = urllib.parse.urlsplit(url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else \
+            http.client.HTTPConnection
+        self.connection = kind(parts.hostname, parts.port, timeout=timeout)
+        self.root = parts.path.rstrip("/")
+
+    def get(self, path: str, accept: str) -> http.client.HTTPResponse:
+        headers = {"Accept": accept, "Accept-Encoding": "identity"}
+        try:
+            self.connection.request("GET", self.root + path, headers=headers)
+            return self.connection.getresponse()
+        except (http.client.HTTPException, OSError):
+            self.connection.close()  # a kept-alive connection the server dropped: once more
+            self.connection.request("GET", self.root + path, headers=headers)
+            return self.connection.getresponse()
+
+    def close(self) -> None:
+        self.connection.close()
 
 
 def multipart_boundary(content_type: str) -> bytes | None:
@@ -157,50 +190,69 @@ def multipart_boundary(content_type: str) -> bytes | None:
     return match.group(1).encode("latin-1")
 
 
-def iter_parts(response: requests.Response, chunk: int = CHUNK) -> Iterator[bytes]:
-    """The bodies of a multipart answer as they stream in (RFC 2046); a single-part
-    ``application/dicom`` answer is one body."""
-    boundary = multipart_boundary(response.headers.get("Content-Type", ""))
-    chunks = response.iter_content(chunk_size=chunk)
-    if boundary is None:
-        yield b"".join(chunks)
-        return
-    yield from split_parts(chunks, boundary)
+class MultipartReader:
+    """The bodies of a multipart answer (RFC 2046) as they stream in. A part that states its
+    Content-Length is read straight into a buffer of that size; one that does not is found
+    by its closing delimiter. A single-part ``application/dicom`` answer is one body."""
 
+    def __init__(self, response, chunk: int = CHUNK) -> None:
+        self.response, self.chunk = response, chunk
+        self.boundary = multipart_boundary(response.getheader("Content-Type", "") or "")
+        self.buf = bytearray()
 
-def split_parts(chunks: Iterator[bytes], boundary: bytes) -> Iterator[bytes]:
-    """Split a multipart byte stream (any chunking) at ``--boundary`` delimiters."""
-    delimiter = b"\r\n--" + boundary
-    buf = bytearray(b"\r\n")  # the first delimiter may start the stream without its CRLF
-    start, scan = -1, 0  # start: where the current body begins (-1: before the first one)
-    chunks = iter(chunks)
-    while True:
-        found = buf.find(delimiter, scan)
-        if found < 0:
-            more = next(chunks, None)
-            if more is None:
-                if start >= 0:
-                    raise ValueError("multipart answer ended inside a part")
-                return
-            scan = max(0, len(buf) - len(delimiter) + 1)
-            buf += more
-            continue
-        if start >= 0:
-            yield bytes(buf[start:found])
-        del buf[:found + len(delimiter)]
-        while len(buf) < 2 or (buf[:2] != b"--" and b"\r\n\r\n" not in buf):
-            more = next(chunks, None)
-            if more is None:
-                raise ValueError("multipart answer ended inside a part header")
-            buf += more
-        if buf[:2] == b"--":  # the close delimiter
+    def parts(self) -> Iterator[bytearray]:
+        if self.boundary is None:
+            yield bytearray(self.response.read())
             return
-        start = buf.index(b"\r\n\r\n") + 4
-        scan = start
+        delimiter = b"--" + self.boundary
+        self._until(delimiter)  # the preamble
+        while self._exact(2) != b"--":  # CRLF after a delimiter; "--" after the last one
+            headers = self._until(b"\r\n\r\n").decode("latin-1")
+            length = re.search(r"(?im)^content-length:\s*(\d+)\s*$", headers)
+            if length:
+                body = bytearray(int(length.group(1)))
+                self._into(body)
+                self._until(delimiter)  # the CRLF before the next delimiter
+            else:
+                body = self._until(b"\r\n" + delimiter)
+            yield body
+
+    def _fill(self) -> None:
+        more = self.response.read(self.chunk)
+        if not more:
+            raise ValueError("multipart answer ended inside a part")
+        self.buf += more
+
+    def _until(self, token: bytes) -> bytearray:
+        """The bytes before ``token`` (consumed with it)."""
+        scan = 0
+        while (found := self.buf.find(token, scan)) < 0:
+            scan = max(0, len(self.buf) - len(token) + 1)
+            self._fill()
+        head = self.buf[:found]
+        del self.buf[:found + len(token)]
+        return head
+
+    def _exact(self, size: int) -> bytes:
+        while len(self.buf) < size:
+            self._fill()
+        head = bytes(self.buf[:size])
+        del self.buf[:size]
+        return head
+
+    def _into(self, body: bytearray) -> None:
+        view, have = memoryview(body), min(len(self.buf), len(body))
+        view[:have] = self.buf[:have]
+        del self.buf[:have]
+        while have < len(body):
+            got = self.response.readinto(view[have:])
+            if not got:
+                raise ValueError("multipart answer ended inside a part")
+            have += got
 
 
 class _errors:  # noqa: N801 - used as a context manager, reads as a phrase
-    """Turns requests' exceptions into :class:`TransportError`."""
+    """Turns the exceptions of requests and http.client into :class:`TransportError`."""
 
     def __init__(self, url: str, what: str) -> None:
         self.url, self.what = url, what
@@ -209,7 +261,7 @@ class _errors:  # noqa: N801 - used as a context manager, reads as a phrase
         return None
 
     def __exit__(self, kind, exc, trace) -> bool:
-        if exc is None or isinstance(exc, _Refused | GeneratorExit):
+        if exc is None or isinstance(exc, _Refused | GeneratorExit | TransportError):
             return False
         if isinstance(exc, requests.exceptions.HTTPError) and exc.response is not None:
             code = exc.response.status_code
@@ -221,6 +273,15 @@ class _errors:  # noqa: N801 - used as a context manager, reads as a phrase
             raise TransportError(f"{self.url}: cannot reach the DICOMweb server "
                                  f"({first_line(exc)})", unreachable=True) from exc
         if isinstance(exc, requests.exceptions.RequestException | ValueError):
+            raise TransportError(f"{self.url}: {self.what}: {first_line(exc)}",
+                                 retryable=True) from exc
+        # the standard library's, from WADO-RS retrieval
+        if isinstance(exc, ConnectionRefusedError):
+            raise TransportError(f"{self.url}: cannot reach the DICOMweb server "
+                                 f"({first_line(exc)})", unreachable=True) from exc
+        if isinstance(exc, TimeoutError):
+            raise TransportError(f"{self.url}: {self.what}: timed out", retryable=True) from exc
+        if isinstance(exc, http.client.HTTPException | OSError):
             raise TransportError(f"{self.url}: {self.what}: {first_line(exc)}",
                                  retryable=True) from exc
         return False

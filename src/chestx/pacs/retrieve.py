@@ -49,6 +49,10 @@ SKIPPED_LIST, FAILED_LIST = "retrieve_skipped.csv", "retrieve_failed.csv"
 #: DIMSE associations open at once by default: half of the 4 DICOM threads Orthanc serves
 #: with by default (``DicomThreadsCount``), so other modalities still get through.
 DEFAULT_MAX_ASSOCIATIONS = 2
+#: Studies listed (one connection, one query each) before the workers fetch them: the job
+#: starts fetching early, and no query runs beside a retrieve of ours (pynetdicom 3.0 was seen
+#: to drop a C-FIND answer on an association that had just served a C-GET while another did).
+LIST_CHUNK = 200
 
 
 @dataclass
@@ -171,6 +175,20 @@ class Retriever:
             state.close()
 
     def _run_all(self, todo: list[dict[str, str]], state: JobState) -> None:
+        """Chunk by chunk: list the chunk's studies on one connection (one query each, then
+        released), then fetch them with the workers."""
+        for start in range(0, len(todo), LIST_CHUNK):
+            chunk = todo[start:start + LIST_CHUNK]
+            listing: queue.SimpleQueue = queue.SimpleQueue()
+            for study in chunk:
+                listing.put([study])
+            self._worker(listing, state, self._list)
+            self._fetch_all([s for s in chunk if state.study_status(s["StudyInstanceUID"])
+                             == "listed"], state)
+            if self._stop.is_set():
+                return
+
+    def _fetch_all(self, todo: list[dict[str, str]], state: JobState) -> None:
         connections = min(self.settings.connections or self.settings.max_concurrent,
                           self.settings.max_concurrent)
         per_batch = -(-self.settings.max_concurrent // connections)  # studies in flight
@@ -178,19 +196,22 @@ class Retriever:
         for start in range(0, len(todo), per_batch):
             batches.put(todo[start:start + per_batch])
         with ThreadPoolExecutor(connections, thread_name_prefix="retrieve") as pool:
-            futures = [pool.submit(self._worker, batches, state) for _ in range(connections)]
+            futures = [pool.submit(self._worker, batches, state, self._fetch)
+                       for _ in range(connections)]
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
-            self._stop.set()
+            if any(f.exception() is not None for f in done):
+                self._stop.set()
             for future in pending:
                 future.cancel()
             errors = [f.exception() for f in done if f.exception() is not None]
         if errors:
             raise errors[0]
 
-    def _worker(self, batches: queue.SimpleQueue, state: JobState) -> None:
-        """Take batches until none is left. One unit of work: the connection (association)
-        is opened at its first request, used back to back, and closed when the queue is
-        empty, before a wait (night window, backoff) and after an error."""
+    def _worker(self, batches: queue.SimpleQueue, state: JobState, action) -> None:
+        """Take batches until none is left, doing ``action`` (list or fetch) to each. One unit
+        of work: the connection (association) is opened at its first request, used back to
+        back, and closed when the queue is empty, before a wait (night window, backoff) and
+        after an error."""
         link = _Link(self.make_transport)
         try:
             while not self._stop.is_set():
@@ -198,12 +219,12 @@ class Retriever:
                     batch = batches.get_nowait()
                 except queue.Empty:
                     return
-                self._batch_with_retries(batch, state, link)
+                self._batch_with_retries(batch, state, link, action)
         finally:
             link.close()
 
     def _batch_with_retries(self, batch: list[dict[str, str]], state: JobState,
-                            link: _Link) -> None:
+                            link: _Link, action) -> None:
         for attempt in range(self.settings.retries + 1):
             if self._stop.is_set():
                 return
@@ -212,7 +233,7 @@ class Retriever:
                 link.close()  # never hold the PACS while we sleep
             wait_for_window(window, self._say, self.sleep)
             try:
-                self._batch(batch, state, link.get())
+                action(batch, state, link.get())
                 return
             except _Stopped:
                 return
@@ -238,22 +259,26 @@ class Retriever:
         self._progress.study_done()
 
     # ---------------------------------------------------------------- one batch
-    def _batch(self, batch: list[dict[str, str]], state: JobState,
-               transport: Transport) -> None:
-        listed = []
+    def _list(self, batch: list[dict[str, str]], state: JobState,
+              transport: Transport) -> None:
         for study in batch:
             uid = study["StudyInstanceUID"]
-            if state.study_status(uid) != "listed":
-                try:
-                    record_study(transport, study, state, self.settings.modalities,
-                                 self.pseudonymizer)
-                except TransportError:
-                    raise
-                except ChestxError as exc:  # this study's data is bad: list it, go on
-                    self._failed(study, state, str(exc))
-                    continue
-                state.set_study(uid, "listed")
-            listed.append(uid)
+            if state.study_status(uid) in ("listed", "done"):
+                continue
+            try:
+                record_study(transport, study, state, self.settings.modalities,
+                             self.pseudonymizer)
+            except TransportError:
+                raise
+            except ChestxError as exc:  # this study's data is bad: list it, go on
+                self._failed(study, state, str(exc))
+                continue
+            state.set_study(uid, "listed")
+
+    def _fetch(self, batch: list[dict[str, str]], state: JobState,
+               transport: Transport) -> None:
+        listed = [s["StudyInstanceUID"] for s in batch
+                  if state.study_status(s["StudyInstanceUID"]) == "listed"]
         todo = {uid: self._not_in_place(uid, state) for uid in listed}
         planned = {i["SOPInstanceUID"]: i for rows in todo.values() for i in rows}
         for request in plan_requests(listed, todo, state):

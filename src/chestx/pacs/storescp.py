@@ -22,7 +22,7 @@ from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.sop_class import Verification
 
 from chestx.errors import ChestxError
-from chestx.pacs.dimse import MAX_PDU
+from chestx.pacs.dimse import MAX_PDU, quick_acks
 from chestx.pacs.wire import Received
 
 
@@ -93,7 +93,9 @@ class StorageSCP:
         try:
             self._server = ae.start_server((self.host, self.port), block=False,
                                            contexts=self.contexts,
-                                           evt_handlers=[(evt.EVT_C_STORE, self._on_store)])
+                                           evt_handlers=[(evt.EVT_C_STORE, self._on_store),
+                                                         (evt.EVT_ESTABLISHED,
+                                                          self._on_established)])
         except OSError as exc:
             raise ChestxError(f"--store-port {self.port}: cannot listen on {self.host} "
                               f"({exc.strerror or exc})") from exc
@@ -112,6 +114,9 @@ class StorageSCP:
             for sop in inbox.expected:
                 if self._owners.get(sop) is inbox:
                     del self._owners[sop]
+
+    def _on_established(self, event) -> None:
+        quick_acks(event.assoc)  # each C-STORE would wait ~40 ms for a delayed ACK otherwise
 
     def _on_store(self, event) -> int:
         sop = str(event.request.AffectedSOPInstanceUID)

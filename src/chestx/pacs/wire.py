@@ -61,7 +61,7 @@ class Received:
     """An instance as it arrived: its SOPInstanceUID and its DICOM Part 10 bytes."""
 
     sop_uid: str
-    data: bytes
+    data: bytes | bytearray
 
     def dataset(self) -> Dataset:
         """The decoded dataset (only de-identification needs it)."""
@@ -81,12 +81,28 @@ class Transport(Protocol):
     def close(self) -> None: ...
 
 
-def part10_sop_uid(data: bytes) -> str:
-    """The SOPInstanceUID of Part 10 bytes, read from the header (pixels are not parsed)."""
-    ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True,
-                         specific_tags=["SOPInstanceUID"])
-    return str(ds.get("SOPInstanceUID", "") or
-               ds.file_meta.get("MediaStorageSOPInstanceUID", ""))
+#: Bytes of a Part 10 stream read for its SOPInstanceUID (group 0008 comes early).
+HEADER_PEEK = 1 << 16
+
+
+def part10_sop_uid(data: bytes | bytearray) -> str:
+    """The SOPInstanceUID of Part 10 bytes, read from the first bytes of the header (the
+    whole header where it is longer); :class:`TransportError` when they are not DICOM."""
+    view = memoryview(data)
+    for end in (HEADER_PEEK, len(data)):
+        try:
+            ds = pydicom.dcmread(io.BytesIO(view[:end]), stop_before_pixels=True,
+                                 specific_tags=["SOPInstanceUID"])
+            uid = str(ds.get("SOPInstanceUID", "") or
+                      ds.file_meta.get("MediaStorageSOPInstanceUID", ""))
+        except Exception:  # a header cut short by the peek, or not DICOM at all
+            uid = ""
+        if uid or end >= len(data):
+            break
+    if not uid:
+        raise TransportError("an answer part is not a DICOM instance (no SOPInstanceUID)",
+                             retryable=True)
+    return uid
 
 
 def flatten(ds: Dataset, keywords: list[str]) -> dict[str, str]:
