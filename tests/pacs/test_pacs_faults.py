@@ -128,7 +128,7 @@ def test_server_stopped_mid_retrieve_is_one_line_and_the_rerun_resumes(busy_pacs
         _, stderr = process.communicate(timeout=60)
     finally:
         busy_pacs.start()
-    assert process.returncode == 2
+    assert process.returncode == 2, stderr
     assert stderr.count("\n") == 1 and stderr.startswith("error: "), stderr
     assert "rerun the same command to resume" in stderr
     before = landed(out)

@@ -20,6 +20,7 @@ from dicomweb_client.api import DICOMwebClient
 from pydicom.dataset import Dataset
 
 from chestx.pacs.wire import (
+    HEADER_PEEK,
     FetchRequest,
     Received,
     TransportError,
@@ -74,6 +75,8 @@ class DicomwebTransport:
                                                                       "SeriesInstanceUID")}
         study, series = query.get("StudyInstanceUID") or None, \
             query.get("SeriesInstanceUID") or None
+        if isinstance(study, list | tuple):  # UID list matching: comma-separated
+            filters["StudyInstanceUID"], study = ",".join(study), None
         if level == "STUDY" and study:
             filters["StudyInstanceUID"] = study
         search = {"STUDY": self.client.search_for_studies,
@@ -96,26 +99,22 @@ class DicomwebTransport:
         return [flatten(Dataset.from_json(a), fields) for a in answers]
 
     def fetch(self, request: FetchRequest) -> Iterator[Received]:
-        base = f"{self.url}/studies"
-        if request.level == "IMAGE" or not self.whole:
-            yield from self._per_instance(request)
-            return
-        paths = [f"{base}/{s}" for s in request.studies] if request.level == "STUDY" else \
-            [f"{base}/{request.studies[0]}/series/{s}" for s in request.series]
-        for path in paths:
+        if request.level != "IMAGE" and self.whole:
+            base = f"{self.url}/studies"
+            paths = [f"{base}/{s}" for s in request.studies] if request.level == "STUDY" \
+                else [f"{base}/{request.studies[0]}/series/{s}" for s in request.series]
             try:
-                yield from self._retrieve(path)
+                for path in paths:
+                    yield from self._retrieve(path)
+                return
             except _Refused:
                 self.whole = False  # this server: one instance per request from now on
-                raise TransportError(f"{self.url}: study-level WADO-RS refused; asking "
-                                     "per instance", retryable=True) from None
+        yield from self._per_instance(request)
 
     def _per_instance(self, request: FetchRequest) -> Iterator[Received]:
-        if request.level != "IMAGE":
-            raise TransportError(f"{self.url}: no per-instance list for a "
-                                 f"{request.describe()}", retryable=True)
-        study, series = request.studies[0], request.series[0]
-        for sop in request.sops:
+        """Each instance of ``request`` on its own (what arrived already is skipped by the
+        caller: it takes each instance once)."""
+        for study, series, sop in request.members:
             path = f"{self.url}/studies/{study}/series/{series}/instances/{sop}"
             try:
                 yield from self._retrieve(path)
@@ -141,8 +140,7 @@ class DicomwebTransport:
                                          f"{response.status} {response.reason}",
                                          retryable=response.status >= 500 or
                                          response.status == 429)
-                for part in MultipartReader(response).parts():
-                    yield Received(part10_sop_uid(part), part)
+                yield from MultipartReader(response).parts()
             finally:
                 response.close()
 
@@ -191,18 +189,23 @@ def multipart_boundary(content_type: str) -> bytes | None:
 
 
 class MultipartReader:
-    """The bodies of a multipart answer (RFC 2046) as they stream in. A part that states its
-    Content-Length is read straight into a buffer of that size; one that does not is found
-    by its closing delimiter. A single-part ``application/dicom`` answer is one body."""
+    """The instances of a multipart answer (RFC 2046) as they stream in.
+
+    A part that states its Content-Length is streamed: its head (where the SOPInstanceUID
+    is) first, then the rest in chunks read straight into one buffer, so the caller writes
+    each chunk to disk while the next is still on the wire. A part without it is found by
+    its closing delimiter, in memory. A single-part ``application/dicom`` answer is one
+    instance."""
 
     def __init__(self, response, chunk: int = CHUNK) -> None:
         self.response, self.chunk = response, chunk
         self.boundary = multipart_boundary(response.getheader("Content-Type", "") or "")
         self.buf = bytearray()
 
-    def parts(self) -> Iterator[bytearray]:
+    def parts(self) -> Iterator[Received]:
         if self.boundary is None:
-            yield bytearray(self.response.read())
+            body = self.response.read()
+            yield Received(part10_sop_uid(body), body)
             return
         delimiter = b"--" + self.boundary
         self._until(delimiter)  # the preamble
@@ -210,12 +213,33 @@ class MultipartReader:
             headers = self._until(b"\r\n\r\n").decode("latin-1")
             length = re.search(r"(?im)^content-length:\s*(\d+)\s*$", headers)
             if length:
-                body = bytearray(int(length.group(1)))
-                self._into(body)
+                size = int(length.group(1))
+                head = bytearray(min(size, HEADER_PEEK))
+                self._into(memoryview(head))
+                rest = self._stream(size - len(head))
+                try:
+                    yield Received(part10_sop_uid(head), head, rest)
+                finally:
+                    for _ in rest:  # whatever the caller left unread
+                        pass
                 self._until(delimiter)  # the CRLF before the next delimiter
             else:
                 body = self._until(b"\r\n" + delimiter)
-            yield body
+                yield Received(part10_sop_uid(body), body)
+
+    def _stream(self, size: int) -> Iterator[memoryview]:
+        """The next ``size`` bytes, a chunk at a time (read by the caller, outside the
+        request: its failures are turned into :class:`TransportError` here)."""
+        buffer = memoryview(bytearray(min(size, self.chunk)))
+        while size > 0:
+            piece = buffer[:min(size, len(buffer))]
+            try:
+                self._into(piece)
+            except (ValueError, OSError, http.client.HTTPException) as exc:
+                raise TransportError(f"WADO-RS answer cut short: {first_line(exc)}",
+                                     retryable=True) from exc
+            size -= len(piece)
+            yield piece
 
     def _fill(self) -> None:
         more = self.response.read(self.chunk)
@@ -240,11 +264,12 @@ class MultipartReader:
         del self.buf[:size]
         return head
 
-    def _into(self, body: bytearray) -> None:
-        view, have = memoryview(body), min(len(self.buf), len(body))
+    def _into(self, view: memoryview) -> None:
+        """Fill ``view``: from what is buffered, then straight from the socket."""
+        have = min(len(self.buf), len(view))
         view[:have] = self.buf[:have]
         del self.buf[:have]
-        while have < len(body):
+        while have < len(view):
             got = self.response.readinto(view[have:])
             if not got:
                 raise ValueError("multipart answer ended inside a part")

@@ -6,7 +6,8 @@ Tables:
   queried, its instances are in ``instances``) / done / failed, the failure ``reason``, and
   the ``attempts`` made.
 - ``instances``: every instance to fetch: its UIDs, SOP class, the relative ``path`` it lands
-  at, ``done`` (1 once the file is in place), its size and how often it was ``fetched``.
+  at, ``done`` (1 once the file is in place), its size and how often it was ``fetched``
+  (received whole).
 - ``skipped``: series and instances not fetched (CT, lateral, ...) with the reason.
 - ``series``: how many instances the PACS holds in each taken series (a series whose every
   instance is wanted and none in place yet is fetched with one series-level request).
@@ -113,11 +114,10 @@ class JobState:
         return [{"SOPInstanceUID": r[0], "SeriesInstanceUID": r[1], "SOPClassUID": r[2],
                  "path": r[3]} for r in rows]
 
-    def mark_fetched(self, sop_uid: str) -> None:
-        self._run("UPDATE instances SET fetched = fetched + 1 WHERE sop_uid = ?", (sop_uid,))
-
-    def mark_done(self, sop_uid: str, size: int) -> None:
-        self._run("UPDATE instances SET done = 1, bytes = ? WHERE sop_uid = ?", (size, sop_uid))
+    def mark_done(self, sop_uid: str, size: int, fetched: bool = False) -> None:
+        """The file of ``sop_uid`` is in place (``fetched``: just received whole, counted)."""
+        self._run("UPDATE instances SET done = 1, bytes = ?, fetched = fetched + ? "
+                  "WHERE sop_uid = ?", (size, int(fetched), sop_uid))
 
     def totals(self) -> dict[str, int]:
         """Counts for the progress bar and the summary."""

@@ -1,10 +1,11 @@
 """What a retrieve asks the PACS: the listing of a study, and the fewest retrieve requests
 that bring exactly the instances still missing.
 
-Listing: one instance-level query for the whole study, asking for the series keys too (a
-PACS answers them with every instance: QIDO-RS does by the standard, most C-FIND SCPs do).
-Only where the answers lack them (a strict hierarchical C-FIND SCP) does it fall back to a
-series-level query and one instance-level query per series.
+Listing: one instance-level query for many studies (a list of StudyInstanceUIDs), asking
+for the series keys too (a PACS answers them with every instance: QIDO-RS does by the
+standard, most C-FIND SCPs do). A study that query does not answer gets one instance-level
+query of its own; only where the answers lack the series keys (a strict hierarchical C-FIND
+SCP) does it fall back to a series-level query and one instance-level query per series.
 
 Requests (:class:`~chestx.pacs.wire.FetchRequest`): studies wanted whole (nothing skipped,
 nothing in place yet) in one STUDY-level request; whole series of the other studies in one
@@ -42,16 +43,38 @@ class Listing:
     instances: dict[str, list[dict[str, str]]] = field(default_factory=dict)
 
 
+def list_studies(transport: Transport, uids: list[str]) -> dict[str, Listing]:
+    """Listings of many studies from one instance-level query (a UID list, PS3.4 C.2.2.2.2;
+    QIDO-RS: comma-separated), best effort: a study it does not answer is left out (then
+    :func:`list_study` asks for it alone), and answers without the series keys give none."""
+    if len(uids) < 2:
+        return {}
+    answers = transport.find("IMAGE", {"StudyInstanceUID": list(uids)},
+                             ["StudyInstanceUID", *LISTING_FIELDS])
+    wanted = set(uids)
+    if not all(a.get(k) for a in answers for k in NEEDED_SERIES_KEYS) or \
+            not all(a.get("StudyInstanceUID") in wanted for a in answers):
+        return {}
+    listings: dict[str, Listing] = {}
+    for answer in answers:
+        _add(listings.setdefault(answer["StudyInstanceUID"], Listing()), answer)
+    return listings
+
+
+def _add(listing: Listing, answer: dict[str, str]) -> None:
+    series = answer["SeriesInstanceUID"]
+    listing.series.setdefault(series, {k: answer.get(k, "") for k in SERIES_FIELDS})
+    listing.instances.setdefault(series, []).append(
+        {k: answer.get(k, "") for k in INSTANCE_FIELDS})
+
+
 def list_study(transport: Transport, uid: str) -> Listing:
     """The series and instances of study ``uid`` (one query where the PACS allows it)."""
     listing = Listing()
     answers = transport.find("IMAGE", {"StudyInstanceUID": uid}, LISTING_FIELDS)
     if answers and all(a.get(k) for a in answers for k in NEEDED_SERIES_KEYS):
         for answer in answers:
-            series = answer["SeriesInstanceUID"]
-            listing.series.setdefault(series, {k: answer.get(k, "") for k in SERIES_FIELDS})
-            listing.instances.setdefault(series, []).append(
-                {k: answer.get(k, "") for k in INSTANCE_FIELDS})
+            _add(listing, answer)
         return listing
     for series in transport.find("SERIES", {"StudyInstanceUID": uid}, SERIES_FIELDS):
         listing.series[series["SeriesInstanceUID"]] = series
@@ -59,10 +82,12 @@ def list_study(transport: Transport, uid: str) -> Listing:
 
 
 def record_study(transport: Transport, study: dict[str, str], state: JobState,
-                 modalities: tuple[str, ...], pseudonymizer=None) -> None:
-    """List ``study``, decide what is taken, and record it (with where each file lands)."""
+                 modalities: tuple[str, ...], pseudonymizer=None,
+                 listing: Listing | None = None) -> None:
+    """List ``study`` (unless ``listing`` is given), decide what is taken, and record it
+    (with where each file lands)."""
     uid = study["StudyInstanceUID"]
-    listing = list_study(transport, uid)
+    listing = listing or list_study(transport, uid)
     if not listing.series:
         raise ChestxError(f"study {uid}: the PACS lists no series in it")
     rows, totals = [], []
@@ -108,21 +133,24 @@ def plan_requests(studies: list[str], todo: dict[str, list[dict[str, str]]],
             continue
         series_whole = sorted(s for s in by_series if s in whole_series)
         if series_whole:
-            taken = [i for s in series_whole for i in by_series[s]]
+            taken = [(uid, i) for s in series_whole for i in by_series[s]]
             requests.append(_request("SERIES", (uid,), taken, series=tuple(series_whole)))
         for series, rows in sorted(by_series.items()):
             if series not in whole_series:
-                requests.append(_request("IMAGE", (uid,), rows, series=(series,),
+                requests.append(_request("IMAGE", (uid,), [(uid, r) for r in rows],
+                                         series=(series,),
                                          sops=tuple(r["SOPInstanceUID"] for r in rows)))
     if whole:
-        taken = [i for uid in whole for i in todo[uid]]
+        taken = [(uid, i) for uid in whole for i in todo[uid]]
         requests.insert(0, _request("STUDY", tuple(whole), taken))
     return requests
 
 
-def _request(level: str, studies: tuple[str, ...], instances: list[dict[str, str]],
-             **kwargs) -> FetchRequest:
-    return FetchRequest(level, studies, expected=frozenset(i["SOPInstanceUID"]
-                                                           for i in instances),
-                        classes=frozenset(i["SOPClassUID"] for i in instances
+def _request(level: str, studies: tuple[str, ...],
+             instances: list[tuple[str, dict[str, str]]], **kwargs) -> FetchRequest:
+    """A request for ``instances`` ((study UID, instance row) pairs)."""
+    members = tuple((study, i["SeriesInstanceUID"], i["SOPInstanceUID"])
+                    for study, i in instances)
+    return FetchRequest(level, studies, members=members,
+                        classes=frozenset(i["SOPClassUID"] for _, i in instances
                                           if i.get("SOPClassUID")), **kwargs)

@@ -33,11 +33,11 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from chestx.atomic import atomic_open, atomic_path
+from chestx.atomic import atomic_open
 from chestx.errors import ChestxError
 from chestx.pacs.deidentify import FLAG_LIST, Pseudonymizer, default_key_path, write_dataset
 from chestx.pacs.jobstate import STATE_NAME, JobState
-from chestx.pacs.plan import plan_requests, record_study
+from chestx.pacs.plan import Listing, list_studies, plan_requests, record_study
 from chestx.pacs.query import DEFAULT_MODALITIES
 from chestx.pacs.storescp import StorageSCP
 from chestx.pacs.transports import transport_factory
@@ -53,6 +53,9 @@ DEFAULT_MAX_ASSOCIATIONS = 2
 #: starts fetching early, and no query runs beside a retrieve of ours (pynetdicom 3.0 was seen
 #: to drop a C-FIND answer on an association that had just served a C-GET while another did).
 LIST_CHUNK = 200
+#: Studies listed by one instance-level query (a UID list): few enough that a PACS that
+#: caps its answers (often at 500 or 1000) answers them all.
+LIST_BATCH = 20
 
 
 @dataclass
@@ -157,6 +160,7 @@ class Retriever:
         self._flagged: list[str] = []
         self._counts = {"fetched": 0, "recovered": 0}
         self._lock = threading.Lock()
+        self._listed: dict[str, Listing] = {}
 
     # ---------------------------------------------------------------- the job
     def run(self, studies: list[dict[str, str]]) -> RetrieveSummary:
@@ -182,7 +186,9 @@ class Retriever:
             listing: queue.SimpleQueue = queue.SimpleQueue()
             for study in chunk:
                 listing.put([study])
-            self._worker(listing, state, self._list)
+            link = _Link(self.make_transport)
+            self._listed = self._prelist(chunk, state, link)
+            self._worker(listing, state, self._list, link)
             self._fetch_all([s for s in chunk if state.study_status(s["StudyInstanceUID"])
                              == "listed"], state)
             if self._stop.is_set():
@@ -207,12 +213,27 @@ class Retriever:
         if errors:
             raise errors[0]
 
-    def _worker(self, batches: queue.SimpleQueue, state: JobState, action) -> None:
+    def _prelist(self, chunk: list[dict[str, str]], state: JobState,
+                 link: _Link) -> dict[str, Listing]:
+        """Listings of the chunk's studies not listed yet, LIST_BATCH per query (best effort:
+        what is missing is asked for study by study)."""
+        uids = [s["StudyInstanceUID"] for s in chunk
+                if state.study_status(s["StudyInstanceUID"]) not in ("listed", "done")]
+        listings: dict[str, Listing] = {}
+        try:
+            for start in range(0, len(uids), LIST_BATCH):
+                listings.update(list_studies(link.get(), uids[start:start + LIST_BATCH]))
+        except ChestxError:
+            link.close()  # the study-by-study listing retries, with backoff
+        return listings
+
+    def _worker(self, batches: queue.SimpleQueue, state: JobState, action,
+                link: _Link | None = None) -> None:
         """Take batches until none is left, doing ``action`` (list or fetch) to each. One unit
         of work: the connection (association) is opened at its first request, used back to
         back, and closed when the queue is empty, before a wait (night window, backoff) and
         after an error."""
-        link = _Link(self.make_transport)
+        link = link or _Link(self.make_transport)
         try:
             while not self._stop.is_set():
                 try:
@@ -267,7 +288,7 @@ class Retriever:
                 continue
             try:
                 record_study(transport, study, state, self.settings.modalities,
-                             self.pseudonymizer)
+                             self.pseudonymizer, self._listed.pop(uid, None))
             except TransportError:
                 raise
             except ChestxError as exc:  # this study's data is bad: list it, go on
@@ -309,18 +330,18 @@ class Retriever:
                state: JobState) -> None:
         instance = planned.pop(item.sop_uid, None)
         if instance is None:
-            return  # the PACS sent something we did not ask for, or sent it twice
-        state.mark_fetched(item.sop_uid)
+            item.discard()  # the PACS sent something we did not ask for, or sent it twice
+            return
         target = self.out / instance["path"]
         if self.pseudonymizer is None:
-            size = write_bytes(item.data, target)  # as it came: nothing to change
+            size = item.write(target)  # as it comes: nothing in it changes
         else:
             ds = item.dataset()
             if self.pseudonymizer.deidentify(ds):
                 with self._lock:
                     self._flagged.append(instance["path"])
             size = write_dataset(ds, target)
-        state.mark_done(item.sop_uid, size)
+        state.mark_done(item.sop_uid, size, fetched=True)  # received whole, and in place
         self._count("fetched")
         self._progress.instance_done(size)
 
@@ -376,13 +397,6 @@ class _Link:
                 transport.close()
             except Exception:  # closing a dead connection must not hide the real error
                 pass
-
-
-def write_bytes(data: bytes, path: Path) -> int:
-    """Write ``data`` atomically at ``path``; returns its size in bytes."""
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        handle.write(data)
-    return len(data)
 
 
 class _Stopped(Exception):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import pydicom
 from pydicom.dataset import Dataset
 
+from chestx.atomic import atomic_path
 from chestx.errors import ChestxError
 
 #: Query levels, in DIMSE's names (DICOMweb: studies, series, instances).
@@ -39,16 +41,22 @@ class TransportError(ChestxError):
 @dataclass(frozen=True)
 class FetchRequest:
     """One retrieve: ``level`` STUDY (all of ``studies``), SERIES (all of ``series`` of the
-    single study) or IMAGE (``sops`` of the single study and series). ``expected``: the
-    SOPInstanceUIDs it brings (all of them, at every level); ``classes``: their SOP classes
-    (C-GET negotiates a storage context for each)."""
+    single study) or IMAGE (``sops`` of the single study and series). ``members``: the
+    (study, series, SOP instance) UIDs of every instance it brings, at every level (a server
+    that refuses a study-level retrieve is asked for them one by one); ``classes``: their
+    SOP classes (C-GET negotiates a storage context for each)."""
 
     level: str
     studies: tuple[str, ...]
     series: tuple[str, ...] = ()
     sops: tuple[str, ...] = ()
-    expected: frozenset[str] = field(default_factory=frozenset)
+    members: tuple[tuple[str, str, str], ...] = ()
     classes: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def expected(self) -> frozenset[str]:
+        """The SOPInstanceUIDs it brings."""
+        return frozenset(sop for _, _, sop in self.members)
 
     def describe(self) -> str:
         what = {"STUDY": self.studies, "SERIES": self.series, "IMAGE": self.sops}[self.level]
@@ -58,14 +66,36 @@ class FetchRequest:
 
 @dataclass(frozen=True)
 class Received:
-    """An instance as it arrived: its SOPInstanceUID and its DICOM Part 10 bytes."""
+    """An instance as it arrives: its SOPInstanceUID and its DICOM Part 10 bytes, ``data``
+    followed by the chunks of ``rest`` while it still streams in (read them once, in order,
+    before the next instance)."""
 
     sop_uid: str
     data: bytes | bytearray
+    rest: Iterator[bytes | memoryview] | None = None
+
+    def chunks(self) -> Iterator[bytes | bytearray | memoryview]:
+        yield self.data
+        if self.rest is not None:
+            yield from self.rest
+
+    def write(self, path: Path) -> int:
+        """Write the bytes as they are, atomically, chunk by chunk as they arrive; returns
+        the size."""
+        size = 0
+        with atomic_path(path) as tmp, open(tmp, "wb") as handle:
+            for chunk in self.chunks():
+                size += handle.write(chunk)
+        return size
 
     def dataset(self) -> Dataset:
-        """The decoded dataset (only de-identification needs it)."""
-        return pydicom.dcmread(io.BytesIO(self.data))
+        """The decoded dataset (only de-identification needs it: held in memory)."""
+        return pydicom.dcmread(io.BytesIO(b"".join(bytes(c) for c in self.chunks())))
+
+    def discard(self) -> None:
+        """Read what is left of it, unused."""
+        for _ in self.chunks():
+            pass
 
 
 class Transport(Protocol):
