@@ -70,7 +70,7 @@ class Bench:
 
     def __init__(self, server: sandbox.Orthanc, work: Path, expected: int) -> None:
         self.server, self.work, self.expected = server, work, expected
-        self.rows: dict[str, dict[str, float]] = {}
+        self.rows: dict[str, list[dict[str, float]]] = {}
 
     def run(self, name: str, method, pattern: str = "**/*.dcm") -> None:
         out = self.work / name.replace(" ", "_")
@@ -89,8 +89,9 @@ class Bench:
             size = sum(p.stat().st_size for p in out.iterdir())
         if count != self.expected:
             raise SystemExit(f"{name}: {count} instances, expected {self.expected}")
-        self.rows[name] = {"s": seconds, "ips": count / seconds, "mbs": size / 1e6 / seconds,
-                           "client": client, "server": server}
+        self.rows.setdefault(name, []).append({"s": seconds, "ips": count / seconds,
+                                               "mbs": size / 1e6 / seconds, "client": client,
+                                               "server": server})
         print(f"  {name}: {seconds:.2f} s", flush=True)
 
 
@@ -100,6 +101,8 @@ def main() -> None:
     parser.add_argument("--studies", type=int, default=40)
     parser.add_argument("--patients", type=int, default=5)
     parser.add_argument("--pixels", type=int, default=2048)
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="interleaved rounds; the table gives the medians")
     parser.add_argument("--small", action="store_true",
                         help="a quick run: 20 images of 1024 x 1024 in 8 studies")
     args = parser.parse_args()
@@ -124,7 +127,11 @@ def main() -> None:
             csv.write_text("StudyInstanceUID,PatientID\n" +
                            "".join(f"{uid},{patient}\n" for uid, patient in studies))
             bench = Bench(server, work / "runs", stored)
-            run_all(bench, server, [uid for uid, _ in studies], csv, storescp_port, scp_port)
+            for round_ in range(args.rounds):
+                print(f"round {round_ + 1} of {args.rounds}, each method into an empty folder:",
+                      flush=True)
+                run_all(bench, server, [uid for uid, _ in studies], csv, storescp_port,
+                        scp_port)
             report(bench.rows, stored, args)
 
 
@@ -165,7 +172,6 @@ def run_all(bench: Bench, server: sandbox.Orthanc, uids: list[str], csv: Path,
             scp.terminate()
             scp.wait()
 
-    print("timing (each into an empty folder):", flush=True)
     bench.run("curl WADO-RS per study", curl, pattern="multipart")
     bench.run("chestx DICOMweb", chestx("--dicomweb", server.dicomweb_url))
     bench.run("getscu one C-GET", getscu, pattern="*")
@@ -176,9 +182,13 @@ def run_all(bench: Bench, server: sandbox.Orthanc, uids: list[str], csv: Path,
                                       str(scp_port)))
 
 
-def report(rows: dict[str, dict[str, float]], images: int, args) -> None:
+def report(runs: dict[str, list[dict[str, float]]], images: int, args) -> None:
+    rows = {name: {k: float(np.median([r[k] for r in rs])) for k in rs[0]}
+            for name, rs in runs.items()}
     print(f"\n{images} images of {args.pixels} x {args.pixels}, 16-bit, "
-          f"{args.studies} studies of {args.patients} patients; Orthanc on loopback\n")
+          f"{args.studies} studies of {args.patients} patients; Orthanc on loopback; "
+          f"{'median of ' + str(args.rounds) + ' rounds' if args.rounds > 1 else 'one round'}"
+          "\n")
     print("| method | s | instances/s | MB/s | client CPU s | Orthanc CPU s |")
     print("|---|---|---|---|---|---|")
     for name, r in rows.items():

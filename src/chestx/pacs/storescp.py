@@ -22,7 +22,7 @@ from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.sop_class import Verification
 
 from chestx.errors import ChestxError
-from chestx.pacs.dimse import MAX_PDU, quick_acks
+from chestx.pacs.dimse import MAX_PDU, tune_socket
 from chestx.pacs.wire import Received
 
 
@@ -116,7 +116,7 @@ class StorageSCP:
                     del self._owners[sop]
 
     def _on_established(self, event) -> None:
-        quick_acks(event.assoc)  # each C-STORE would wait ~40 ms for a delayed ACK otherwise
+        tune_socket(event.assoc)  # read ahead; no C-STORE waits ~40 ms for a delayed ACK
 
     def _on_store(self, event) -> int:
         sop = str(event.request.AffectedSOPInstanceUID)
