@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 
 from pydicom.dataset import Dataset
 from pynetdicom import AE, build_role, evt
+from pynetdicom.dsutils import encode_file_meta
 from pynetdicom.sop_class import (
     StudyRootQueryRetrieveInformationModelFind,
     StudyRootQueryRetrieveInformationModelGet,
@@ -106,10 +107,13 @@ class DimseTransport:
         if self._assoc is not None and self._assoc.is_established and wanted <= self._classes:
             return self._assoc
         self.close()
-        if self.mode == "get":
-            wanted = frozenset(FALLBACK_SOP_CLASSES) | wanted
-        self._assoc = self._associate(sorted(wanted))
-        self._classes = wanted
+        # the classes asked for first: an association holds storage contexts for only
+        # MAX_GET_CLASSES of them
+        ordered = sorted(wanted) + sorted(set(FALLBACK_SOP_CLASSES) - wanted) \
+            if self.mode == "get" else []
+        ordered = ordered[:MAX_GET_CLASSES]
+        self._assoc = self._associate(ordered)
+        self._classes = frozenset(ordered)
         return self._assoc
 
     def _associate(self, classes: list[str]):
@@ -123,7 +127,7 @@ class DimseTransport:
             if self.mode == "get":
                 ae.add_requested_context(StudyRootQueryRetrieveInformationModelGet)
                 # one context per transfer syntax: the PACS picks the stored one
-                for sop_class in classes[:MAX_GET_CLASSES]:
+                for sop_class in classes:
                     for syntax in ACCEPTED_SYNTAXES:
                         ae.add_requested_context(sop_class, syntax)
                 kwargs = {"ext_neg": [build_role(c, scp_role=True) for c in classes],
@@ -156,8 +160,7 @@ class DimseTransport:
                                  f"({exc.strerror or exc})", unreachable=True) from exc
 
     def _on_store(self, event) -> int:
-        sop = str(event.request.AffectedSOPInstanceUID)
-        self._received.put(Received(sop, event.encoded_dataset()))
+        self._received.put(as_received(event))
         return 0x0000
 
     # ------------------------------------------------------------ services
@@ -230,6 +233,15 @@ class DimseTransport:
             self._assoc = None
             self._classes = frozenset()
         _drain_all(self._received)
+
+
+def as_received(event) -> Received:
+    """A C-STORE's instance as Part 10 bytes: the preamble and the file meta information
+    the receiver writes (as pynetdicom's ``encoded_dataset()`` does), then the data set as
+    it came, not copied (8 MB a radiograph)."""
+    head = b"\x00" * 128 + b"DICM" + encode_file_meta(event.file_meta)
+    return Received(str(event.request.AffectedSOPInstanceUID), head,
+                    iter((event.request.DataSet.getbuffer(),)))
 
 
 class FastSocket(AssociationSocket):

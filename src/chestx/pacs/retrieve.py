@@ -1,16 +1,22 @@
 """The retrieve job: the studies of ``studies.csv`` -> ``DIR/<PatientID>/<StudyUID>/<SeriesUID>/
 <SOPUID>.dcm``, only what a chest X-ray database needs, resumable.
 
-Per study: a series-level query, :mod:`~chestx.pacs.selection` decides (frontal CR/DX and
-reports are taken; CT, laterals and the rest are listed in ``retrieve_skipped.csv``), an
-instance-level query lists what to fetch and where it lands, all recorded in the
-:class:`~chestx.pacs.jobstate.JobState` before anything is fetched. Then every instance not
-in place yet is fetched, optionally de-identified, and written atomically; an instance whose
-file is already there (a run killed between writing and recording) is recorded, not fetched
-again. Timeouts, 5xx answers and aborted associations are retried with exponential backoff; a
-study that still fails is listed with its reason in ``retrieve_failed.csv`` and the others go
-on; a PACS that cannot be reached (or refuses us) stops the job with one line, and the rerun
-resumes.
+Chunk by chunk (:data:`LIST_CHUNK` studies): first the listing, on one connection released
+after it: one instance-level query for :data:`LIST_BATCH` studies at a time, with the series
+keys (:mod:`~chestx.pacs.plan`); :mod:`~chestx.pacs.selection` decides (frontal CR/DX and
+reports are taken; CT, laterals and the rest are listed in ``retrieve_skipped.csv``), and
+what to fetch and where it lands is recorded in the :class:`~chestx.pacs.jobstate.JobState`
+before anything is fetched. Then the workers fetch: ``--max-concurrent`` studies in flight,
+on at most ``connections`` connections (DIMSE: ``--max-associations``); each worker opens
+its connection at its first request, sends its requests back to back (whole studies in one
+request, several studies per request where studies in flight outnumber connections) and
+closes it when no study is left. What arrives is written as it came (no decode, no re-encode;
+de-identified in memory and written once with ``--deidentify``), atomically; an instance
+whose file is already there (a run killed between writing and recording) is recorded, not
+fetched again. Timeouts, 5xx answers and aborted associations are retried with exponential
+backoff; a study that still fails is listed with its reason in ``retrieve_failed.csv`` and
+the others go on; a PACS that cannot be reached (or refuses us) stops the job with one line,
+and the rerun resumes.
 
 With de-identification the state, the lists and the key name source identifiers, so they live
 in the private folder beside ``DIR`` (:func:`chestx.pacs.deidentify.default_key_path`), never
@@ -31,11 +37,10 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 from chestx.atomic import atomic_open
 from chestx.errors import ChestxError
 from chestx.pacs.deidentify import FLAG_LIST, Pseudonymizer, default_key_path, write_dataset
+from chestx.pacs.jobprogress import JobProgress
 from chestx.pacs.jobstate import STATE_NAME, JobState
 from chestx.pacs.plan import Listing, list_studies, plan_requests, record_study
 from chestx.pacs.query import DEFAULT_MODALITIES
@@ -170,7 +175,7 @@ class Retriever:
         try:
             state.add_studies(studies)
             todo = [s for s in studies if state.study_status(s["StudyInstanceUID"]) != "done"]
-            with _JobProgress(state, self.settings.progress) as progress:
+            with JobProgress(state, self.settings.progress) as progress:
                 self._progress = progress
                 self._run_all(todo, state)
             return self._summary(state)
@@ -417,45 +422,3 @@ def remove_partial_files(root: Path) -> list[Path]:
                 path.unlink(missing_ok=True)
                 stale.append(path)
     return stale
-
-
-class _JobProgress:
-    """A progress bar with studies, instances and megabytes (silent when disabled)."""
-
-    def __init__(self, state: JobState, enabled: bool) -> None:
-        self.enabled, self.state = enabled, state
-        self._lock = threading.Lock()
-        self._bytes = 0
-
-    def __enter__(self) -> _JobProgress:
-        if self.enabled:
-            totals = self.state.totals()
-            self._bytes = totals["bytes"]
-            self._bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                 MofNCompleteColumn(), TextColumn("{task.fields[extra]}"),
-                                 TimeElapsedColumn(), console=stderr_console)
-            self._bar.start()
-            self._studies = self._bar.add_task("studies", total=totals["studies"],
-                                               completed=totals["studies_done"], extra="")
-            self._instances = self._bar.add_task("instances", total=None,
-                                                 completed=totals["instances_done"],
-                                                 extra=self._mb())
-        return self
-
-    def _mb(self) -> str:
-        return f"{self._bytes / 1e6:.1f} MB"
-
-    def study_done(self) -> None:
-        if self.enabled:
-            with self._lock:
-                self._bar.advance(self._studies)
-
-    def instance_done(self, size: int) -> None:
-        if self.enabled:
-            with self._lock:
-                self._bytes += size
-                self._bar.update(self._instances, advance=1, extra=self._mb())
-
-    def __exit__(self, *exc) -> None:
-        if self.enabled:
-            self._bar.stop()

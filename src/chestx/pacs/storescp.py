@@ -22,7 +22,7 @@ from pynetdicom.presentation import PresentationContext, build_context
 from pynetdicom.sop_class import Verification
 
 from chestx.errors import ChestxError
-from chestx.pacs.dimse import MAX_PDU, tune_socket
+from chestx.pacs.dimse import MAX_PDU, as_received, tune_socket
 from chestx.pacs.wire import Received
 
 
@@ -119,12 +119,11 @@ class StorageSCP:
         tune_socket(event.assoc)  # read ahead; no C-STORE waits ~40 ms for a delayed ACK
 
     def _on_store(self, event) -> int:
-        sop = str(event.request.AffectedSOPInstanceUID)
-        data = event.encoded_dataset()
+        item = as_received(event)
         with self._arrived:
-            inbox = self._owners.get(sop)
+            inbox = self._owners.get(item.sop_uid)
             if inbox is not None:
-                inbox.put(Received(sop, data))
+                inbox.put(item)
                 self._arrived.notify_all()
         return 0x0000
 
