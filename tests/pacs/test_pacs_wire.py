@@ -162,8 +162,9 @@ class DimsePeer:
     """A pynetdicom Query/Retrieve SCP (C-FIND, C-GET) over ``studies`` that records every
     association: when it opened, each request's start and end, when it was released."""
 
-    def __init__(self, studies: dict[str, list[bytes]], max_associations: int = 10) -> None:
-        self.studies = studies
+    def __init__(self, studies: dict[str, list[bytes]], max_associations: int = 10,
+                 get_delay: float = 0.0) -> None:
+        self.studies, self.get_delay = studies, get_delay
         self.datasets = {uid: [pydicom.dcmread(io.BytesIO(b)) for b in blobs]
                          for uid, blobs in studies.items()}
         self.log: dict[int, dict] = {}
@@ -218,6 +219,7 @@ class DimsePeer:
         uids = event.identifier.StudyInstanceUID
         uids = [uids] if isinstance(uids, str) else list(uids)
         sending = [ds for uid in uids for ds in self.datasets[str(uid)]]
+        time.sleep(self.get_delay)  # a PACS reading its disk: the job outlasts any one request
         yield len(sending)
         for ds in sending:
             yield 0xFF00, ds
@@ -230,7 +232,7 @@ class DimsePeer:
 @pytest.mark.parametrize("concurrent", [1, 4])
 def test_dimse_associations_are_never_idle_and_stay_under_the_cap(tmp_path, concurrent):
     studies = make_studies(tmp_path / "src", studies=6)
-    peer = DimsePeer(studies)
+    peer = DimsePeer(studies, get_delay=0.8)  # each C-GET outlasts the idle limit
     try:
         settings = RetrieveSettings(max_concurrent=concurrent, progress=False)
         summary, _, _ = retrieve(csv_of(tmp_path, studies), tmp_path / "DL",

@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from chestx.atomic import atomic_open
@@ -47,16 +48,15 @@ from chestx.pacs.query import DEFAULT_MODALITIES
 from chestx.pacs.storescp import StorageSCP
 from chestx.pacs.transports import transport_factory
 from chestx.pacs.window import TimeWindow, wait_for_window
-from chestx.pacs.wire import Received, Transport, TransportError
+from chestx.pacs.wire import Link, Received, Transport, TransportError
 from chestx.progress import stderr_console
 
 SKIPPED_LIST, FAILED_LIST = "retrieve_skipped.csv", "retrieve_failed.csv"
 #: DIMSE associations open at once by default: half of the 4 DICOM threads Orthanc serves
 #: with by default (``DicomThreadsCount``), so other modalities still get through.
 DEFAULT_MAX_ASSOCIATIONS = 2
-#: Studies listed (one connection, one query each) before the workers fetch them: the job
-#: starts fetching early, and no query runs beside a retrieve of ours (pynetdicom 3.0 was seen
-#: to drop a C-FIND answer on an association that had just served a C-GET while another did).
+#: Studies listed (one connection) before or while the workers fetch them: a job of many
+#: studies starts fetching early.
 LIST_CHUNK = 200
 #: Studies listed by one instance-level query (a UID list): few enough that a PACS that
 #: caps its answers (often at 500 or 1000) answers them all.
@@ -76,6 +76,9 @@ class RetrieveSettings:
     #: connections (DIMSE: associations) open at once; ``None``: one per study in flight.
     #: Fewer connections than studies in flight: each request carries several studies.
     connections: int | None = None
+    #: fetch while the listing goes on (DICOMweb); DIMSE lists first: pynetdicom 3.0 was
+    #: seen to drop a C-FIND answer while another association of ours ran a C-GET
+    overlap_listing: bool = False
 
 
 @dataclass
@@ -123,6 +126,8 @@ def retrieve(studies: list[dict[str, str]], out: str | os.PathLike, source: Sour
     if source.dimse:
         settings = replace(settings, connections=min(settings.max_concurrent,
                                                      source.max_associations))
+    else:
+        settings = replace(settings, overlap_listing=True)
     key_path = Path(key) if key else default_key_path(out)
     pseudonymizer = Pseudonymizer(key_path, burned_in, protect=out) if deidentify else None
     try:
@@ -184,31 +189,60 @@ class Retriever:
             state.close()
 
     def _run_all(self, todo: list[dict[str, str]], state: JobState) -> None:
-        """Chunk by chunk: list the chunk's studies on one connection (one query each, then
-        released), then fetch them with the workers."""
+        """Chunk by chunk: list the chunk's studies on one connection (released after it),
+        and fetch them with the workers: after the listing, or while it goes on where
+        ``overlap_listing`` is set."""
         for start in range(0, len(todo), LIST_CHUNK):
             chunk = todo[start:start + LIST_CHUNK]
-            listing: queue.SimpleQueue = queue.SimpleQueue()
-            for study in chunk:
-                listing.put([study])
-            link = _Link(self.make_transport)
-            self._listed = self._prelist(chunk, state, link)
-            self._worker(listing, state, self._list, link)
-            self._fetch_all([s for s in chunk if state.study_status(s["StudyInstanceUID"])
-                             == "listed"], state)
+            batches: queue.Queue = queue.Queue()
+            if self.settings.overlap_listing:
+                self._fetch_all(batches, state, partial(self._list_chunk, chunk, state, batches))
+            else:
+                self._list_chunk(chunk, state, batches)
+                self._fetch_all(batches, state, lambda: None)
             if self._stop.is_set():
                 return
 
-    def _fetch_all(self, todo: list[dict[str, str]], state: JobState) -> None:
+    def _shape(self) -> tuple[int, int]:
+        """(connections, studies per request): ``max_concurrent`` studies in flight."""
         connections = min(self.settings.connections or self.settings.max_concurrent,
                           self.settings.max_concurrent)
-        per_batch = -(-self.settings.max_concurrent // connections)  # studies in flight
-        batches: queue.SimpleQueue = queue.SimpleQueue()
-        for start in range(0, len(todo), per_batch):
-            batches.put(todo[start:start + per_batch])
+        return connections, -(-self.settings.max_concurrent // connections)
+
+    def _list_chunk(self, chunk: list[dict[str, str]], state: JobState,
+                    batches: queue.Queue) -> None:
+        """List the studies of ``chunk`` on one connection; each listed study goes to
+        ``batches`` for the fetch workers, a request's worth at a time."""
+        per_batch = self._shape()[1]
+        link = Link(self.make_transport)
+        try:
+            self._listed = self._prelist(chunk, state, link)
+            ready: list[dict[str, str]] = []
+            for study in chunk:
+                if self._stop.is_set():
+                    return
+                self._batch_with_retries([study], state, link, self._list)
+                if state.study_status(study["StudyInstanceUID"]) == "listed":
+                    ready.append(study)
+                if len(ready) == per_batch:
+                    batches.put(ready)
+                    ready = []
+            if ready:
+                batches.put(ready)
+        finally:
+            link.close()
+
+    def _fetch_all(self, batches: queue.Queue, state: JobState, produce) -> None:
+        """Fetch ``batches`` with the workers while ``produce()`` (in this thread) may still
+        add to them."""
+        connections = self._shape()[0]
         with ThreadPoolExecutor(connections, thread_name_prefix="retrieve") as pool:
-            futures = [pool.submit(self._worker, batches, state, self._fetch)
-                       for _ in range(connections)]
+            futures = [pool.submit(self._worker, batches, state) for _ in range(connections)]
+            try:
+                produce()
+            finally:
+                for _ in futures:
+                    batches.put(None)  # no more: each worker ends after the work it has
             done, pending = wait(futures, return_when=FIRST_EXCEPTION)
             if any(f.exception() is not None for f in done):
                 self._stop.set()
@@ -219,7 +253,7 @@ class Retriever:
             raise errors[0]
 
     def _prelist(self, chunk: list[dict[str, str]], state: JobState,
-                 link: _Link) -> dict[str, Listing]:
+                 link: Link) -> dict[str, Listing]:
         """Listings of the chunk's studies not listed yet, LIST_BATCH per query (best effort:
         what is missing is asked for study by study)."""
         uids = [s["StudyInstanceUID"] for s in chunk
@@ -232,25 +266,22 @@ class Retriever:
             link.close()  # the study-by-study listing retries, with backoff
         return listings
 
-    def _worker(self, batches: queue.SimpleQueue, state: JobState, action,
-                link: _Link | None = None) -> None:
-        """Take batches until none is left, doing ``action`` (list or fetch) to each. One unit
-        of work: the connection (association) is opened at its first request, used back to
-        back, and closed when the queue is empty, before a wait (night window, backoff) and
-        after an error."""
-        link = link or _Link(self.make_transport)
+    def _worker(self, batches: queue.Queue, state: JobState) -> None:
+        """Fetch batches until told there are no more. One unit of work: the connection
+        (association) is opened at its first request, used back to back, and closed when no
+        batch is left, before a wait (night window, backoff) and after an error."""
+        link = Link(self.make_transport)
         try:
             while not self._stop.is_set():
-                try:
-                    batch = batches.get_nowait()
-                except queue.Empty:
+                batch = batches.get()
+                if batch is None:
                     return
-                self._batch_with_retries(batch, state, link, action)
+                self._batch_with_retries(batch, state, link, self._fetch)
         finally:
             link.close()
 
     def _batch_with_retries(self, batch: list[dict[str, str]], state: JobState,
-                            link: _Link, action) -> None:
+                            link: Link, action) -> None:
         for attempt in range(self.settings.retries + 1):
             if self._stop.is_set():
                 return
@@ -382,26 +413,6 @@ class Retriever:
             with atomic_open(flag_list, "w") as handle:
                 handle.write("path\n" + "".join(f"{p}\n" for p in
                                                 dict.fromkeys(old + self._flagged)))
-
-
-class _Link:
-    """A worker's connection to the PACS: made at first use, closed when asked."""
-
-    def __init__(self, make: Callable[[], Transport]) -> None:
-        self.make, self.transport = make, None
-
-    def get(self) -> Transport:
-        if self.transport is None:
-            self.transport = self.make()
-        return self.transport
-
-    def close(self) -> None:
-        transport, self.transport = self.transport, None
-        if transport is not None:
-            try:
-                transport.close()
-            except Exception:  # closing a dead connection must not hide the real error
-                pass
 
 
 class _Stopped(Exception):

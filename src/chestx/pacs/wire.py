@@ -9,7 +9,7 @@ instance's DICOM Part 10 bytes exactly as they came off the wire, never decoded 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -113,6 +113,26 @@ class Transport(Protocol):
 
 #: Bytes of a Part 10 stream read for its SOPInstanceUID (group 0008 comes early).
 HEADER_PEEK = 1 << 16
+
+
+class Link:
+    """A worker's connection to the PACS: made at first use, closed when asked."""
+
+    def __init__(self, make: Callable[[], Transport]) -> None:
+        self.make, self.transport = make, None
+
+    def get(self) -> Transport:
+        if self.transport is None:
+            self.transport = self.make()
+        return self.transport
+
+    def close(self) -> None:
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            try:
+                transport.close()
+            except Exception:  # closing a dead connection must not hide the real error
+                pass
 
 
 def part10_sop_uid(data: bytes | bytearray) -> str:
