@@ -35,7 +35,10 @@ from chestx.pacs import sandbox
 
 OUR_AET, STORESCP_AET = "CHESTX", "STORESCP"
 ACCEPT = 'multipart/related; type="application/dicom"; transfer-syntax=*'
-CLI = [sys.executable, "-m", "chestx.cli", "pacs", "retrieve"]
+#: The command as its console script runs it (``python -m chestx.cli`` would import the
+#: CLI module twice).
+CLI = [sys.executable, "-c", "import sys; from chestx.cli import main; sys.exit(main())",
+       "pacs", "retrieve"]
 
 
 def build_studies(root: Path, images: int, studies: int, patients: int,
