@@ -45,7 +45,6 @@ from chestx.pacs.jobprogress import JobProgress
 from chestx.pacs.jobstate import STATE_NAME, JobState
 from chestx.pacs.plan import Listing, list_studies, plan_requests, record_study
 from chestx.pacs.query import DEFAULT_MODALITIES
-from chestx.pacs.storescp import StorageSCP
 from chestx.pacs.transports import transport_factory
 from chestx.pacs.window import TimeWindow, wait_for_window
 from chestx.pacs.wire import Link, Received, Transport, TransportError
@@ -132,9 +131,11 @@ def retrieve(studies: list[dict[str, str]], out: str | os.PathLike, source: Sour
     pseudonymizer = Pseudonymizer(key_path, burned_in, protect=out) if deidentify else None
     try:
         with contextlib.ExitStack() as stack:
-            scp = stack.enter_context(StorageSCP(source.move_dest, source.store_port,
-                                                 source.store_host)) \
-                if source.move_dest else None
+            scp = None
+            if source.move_dest:  # pynetdicom is imported only where DIMSE is used
+                from chestx.pacs.storescp import StorageSCP  # noqa: PLC0415
+                scp = stack.enter_context(StorageSCP(source.move_dest, source.store_port,
+                                                     source.store_host))
             make, where = transport_factory(source.dicomweb, source.dimse, source.aet,
                                             source.move_dest, scp, source.timeout,
                                             backoff=settings.backoff)

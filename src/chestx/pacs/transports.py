@@ -14,13 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chestx.errors import ChestxError
-from chestx.pacs.dicomweb import DicomwebTransport
-from chestx.pacs.dimse import DimseTransport
 from chestx.pacs.endpoints import DimseEndpoint, check_aet
 from chestx.pacs.wire import LEVELS, FetchRequest, Received, Transport, TransportError, flatten
 
-__all__ = ["LEVELS", "DicomwebTransport", "DimseTransport", "FetchRequest", "Received",
-           "Transport", "TransportError", "flatten", "transport_factory"]
+__all__ = ["LEVELS", "FetchRequest", "Received", "Transport", "TransportError", "flatten",
+           "transport_factory"]
 
 
 def transport_factory(dicomweb: str | None, dimse: str | None, aet: str,
@@ -31,10 +29,14 @@ def transport_factory(dicomweb: str | None, dimse: str | None, aet: str,
     ``backoff``: first wait (s) before asking a busy DIMSE peer again for an association."""
     if bool(dicomweb) == bool(dimse):
         raise ChestxError("give exactly one of --dicomweb URL and --dimse AET@HOST:PORT")
+    # each transport's libraries are imported when it is used: a command's start-up counts
+    # against short jobs (pynetdicom alone is some 0.1 s)
     if dicomweb:
         if not dicomweb.startswith(("http://", "https://")):
             raise ChestxError(f"--dicomweb {dicomweb!r}: expected an http(s):// URL")
+        from chestx.pacs.dicomweb import DicomwebTransport  # noqa: PLC0415
         return (lambda: DicomwebTransport(dicomweb, timeout=timeout)), dicomweb
+    from chestx.pacs.dimse import DimseTransport  # noqa: PLC0415
     peer = DimseEndpoint.parse(dimse)
     our_aet = check_aet(aet, "--aet")
     mode = "move" if move_dest else "get"
