@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import itertools
 import os
 import queue
 import threading
@@ -60,6 +61,9 @@ LIST_CHUNK = 200
 #: Studies listed by one instance-level query (a UID list): few enough that a PACS that
 #: caps its answers (often at 500 or 1000) answers them all.
 LIST_BATCH = 20
+#: Studies in the first listing query of a chunk where the workers fetch during the listing
+#: (they wait for it).
+FIRST_LIST = 4
 
 
 @dataclass
@@ -213,21 +217,27 @@ class Retriever:
     def _list_chunk(self, chunk: list[dict[str, str]], state: JobState,
                     batches: queue.Queue) -> None:
         """List the studies of ``chunk`` on one connection; each listed study goes to
-        ``batches`` for the fetch workers, a request's worth at a time."""
+        ``batches`` for the fetch workers, a request's worth at a time. Where they fetch
+        meanwhile, the first query names a few studies only, so that they start early."""
         per_batch = self._shape()[1]
         link = Link(self.make_transport)
         try:
-            self._listed = self._prelist(chunk, state, link)
             ready: list[dict[str, str]] = []
-            for study in chunk:
-                if self._stop.is_set():
-                    return
-                self._batch_with_retries([study], state, link, self._list)
-                if state.study_status(study["StudyInstanceUID"]) == "listed":
-                    ready.append(study)
-                if len(ready) == per_batch:
-                    batches.put(ready)
-                    ready = []
+            first = FIRST_LIST if self.settings.overlap_listing else LIST_BATCH
+            sizes = [first] + [LIST_BATCH] * (len(chunk) // LIST_BATCH + 1)
+            starts = list(itertools.accumulate([0, *sizes]))
+            for start, end in zip(starts, starts[1:], strict=False):
+                group = chunk[start:end]
+                self._listed = self._prelist(group, state, link)
+                for study in group:
+                    if self._stop.is_set():
+                        return
+                    self._batch_with_retries([study], state, link, self._list)
+                    if state.study_status(study["StudyInstanceUID"]) == "listed":
+                        ready.append(study)
+                    if len(ready) == per_batch:
+                        batches.put(ready)
+                        ready = []
             if ready:
                 batches.put(ready)
         finally:
@@ -255,14 +265,14 @@ class Retriever:
 
     def _prelist(self, chunk: list[dict[str, str]], state: JobState,
                  link: Link) -> dict[str, Listing]:
-        """Listings of the chunk's studies not listed yet, LIST_BATCH per query (best effort:
-        what is missing is asked for study by study)."""
+        """Listings of the studies of ``chunk`` not listed yet, one query (best effort: what
+        is missing is asked for study by study)."""
         uids = [s["StudyInstanceUID"] for s in chunk
                 if state.study_status(s["StudyInstanceUID"]) not in ("listed", "done")]
         listings: dict[str, Listing] = {}
         try:
-            for start in range(0, len(uids), LIST_BATCH):
-                listings.update(list_studies(link.get(), uids[start:start + LIST_BATCH]))
+            if uids:
+                listings = list_studies(link.get(), uids)
         except ChestxError:
             link.close()  # the study-by-study listing retries, with backoff
         return listings
