@@ -1,5 +1,10 @@
 """Faults against a real Orthanc: the server stopped mid-retrieve, ``kill -9`` of the
-retrieve, a study the PACS does not have; each rerun resumes and fetches what is missing once.
+retrieve (over DICOMweb, C-GET and C-MOVE), a study the PACS does not have; each rerun resumes
+and fetches what is missing once.
+
+A retrieve of this study takes well under a second, so the tests freeze the retrieve with
+SIGSTOP once some files are in place, then kill it or stop the server: the instances still in
+the socket buffers (a few MB) cannot make up the 45 MB of the study.
 """
 
 from __future__ import annotations
@@ -14,33 +19,34 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
-from hospital_archive import free_port, start_orthanc
+from hospital_archive import OUR_AET, free_port, start_orthanc
 
 import chestx.synth.dicoms as samples
 from chestx.database.pacs.jobstate import STATE_NAME, JobState
 
-SERIES, PER_SERIES = 3, 30
+SERIES, PER_SERIES, SIZE = 3, 30, 512
 CLI = "import sys; from chestx.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 @pytest.fixture(scope="module")
 def busy_pacs(tmp_path_factory):
-    """An Orthanc with one study of 3 x 40 small DX images (enough to stop a retrieve in
-    the middle)."""
+    """An Orthanc with one study of 3 x 30 DX images of 512 x 512, 16-bit (enough to stop a
+    retrieve in the middle); ``store_port``: the port of our C-MOVE storage SCP."""
     root = tmp_path_factory.mktemp("busy")
     rng = np.random.default_rng(3)
     study = samples.generate_uid()
     for s in range(SERIES):
         series = samples.generate_uid()
         for i in range(PER_SERIES):
-            samples.write_dicom(root / f"{s}_{i}.dcm", rng.integers(0, 255, (32, 32))
-                                .astype(np.uint8), patient_id="BUSY", study_uid=study,
+            samples.write_dicom(root / f"{s}_{i}.dcm", rng.integers(0, 4096, (SIZE, SIZE))
+                                .astype(np.uint16), patient_id="BUSY", study_uid=study,
                                 accession="B1", extra={"SeriesInstanceUID": series,
                                                        "InstanceNumber": i + 1})
-    server = start_orthanc(tmp_path_factory.mktemp("orthanc_busy"), free_port())
+    store_port = free_port()
+    server = start_orthanc(tmp_path_factory.mktemp("orthanc_busy"), store_port)
     try:
         server.upload([root])
-        server.study = study
+        server.study, server.store_port = study, store_port
         yield server
     finally:
         server.stop()
@@ -52,10 +58,20 @@ def studies_csv(tmp_path: Path, *uids: str) -> Path:
     return path
 
 
-def start_retrieve(server, studies: Path, out: Path, *extra: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", CLI, "pacs", "retrieve", "--dicomweb",
-                             server.dicomweb_url, "--studies", str(studies), "--out", str(out),
-                             "--max-concurrent", "1", "-q", *extra],
+def transport_args(server, transport: str) -> list[str]:
+    if transport == "dicomweb":
+        return ["--dicomweb", server.dicomweb_url]
+    dimse = ["--dimse", server.dimse, "--aet", OUR_AET]
+    if transport == "c-move":
+        dimse += ["--move-dest", OUR_AET, "--store-port", str(server.store_port)]
+    return dimse
+
+
+def start_retrieve(server, studies: Path, out: Path, *extra: str,
+                   transport: str = "dicomweb") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CLI, "pacs", "retrieve",
+                             *transport_args(server, transport), "--studies", str(studies),
+                             "--out", str(out), "--max-concurrent", "1", "-q", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -64,6 +80,7 @@ def wait_for_files(out: Path, count: int, process: subprocess.Popen,
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if len(list(out.rglob("[!.]*.dcm"))) >= count:
+            os.kill(process.pid, signal.SIGSTOP)  # frozen mid-study, until told to go on
             return
         if process.poll() is not None:
             pytest.fail(f"the retrieve ended before it could be interrupted: {process.stderr}")
@@ -75,18 +92,19 @@ def landed(out: Path) -> dict[Path, tuple[int, int]]:
     return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in out.rglob("[!.]*.dcm")}
 
 
-def test_kill_9_then_rerun_fetches_each_missing_instance_once(busy_pacs, tmp_path):
+@pytest.mark.parametrize("transport", ["dicomweb", "c-get", "c-move"])
+def test_kill_9_then_rerun_fetches_each_missing_instance_once(busy_pacs, tmp_path, transport):
     out = tmp_path / "DL"
     studies = studies_csv(tmp_path, busy_pacs.study)
-    process = start_retrieve(busy_pacs, studies, out)
+    process = start_retrieve(busy_pacs, studies, out, transport=transport)
     wait_for_files(out, 10, process)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     before = landed(out)
     assert 10 <= len(before) < SERIES * PER_SERIES
     for path in before:  # atomic writes: every file with its final name is whole
-        assert pydicom.dcmread(path).pixel_array.shape == (32, 32)
-    rerun = start_retrieve(busy_pacs, studies, out)
+        assert pydicom.dcmread(path).pixel_array.shape == (SIZE, SIZE)
+    rerun = start_retrieve(busy_pacs, studies, out, transport=transport)
     assert rerun.wait(60) == 0, rerun.stderr.read()
     after = landed(out)
     assert len(after) == SERIES * PER_SERIES
@@ -106,10 +124,11 @@ def test_server_stopped_mid_retrieve_is_one_line_and_the_rerun_resumes(busy_pacs
     try:
         wait_for_files(out, 10, process)
         busy_pacs.stop()
+        os.kill(process.pid, signal.SIGCONT)
         _, stderr = process.communicate(timeout=60)
     finally:
         busy_pacs.start()
-    assert process.returncode == 2
+    assert process.returncode == 2, stderr
     assert stderr.count("\n") == 1 and stderr.startswith("error: "), stderr
     assert "rerun the same command to resume" in stderr
     before = landed(out)

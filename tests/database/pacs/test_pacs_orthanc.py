@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import subprocess
+import urllib.request
 from pathlib import Path
 
 import pydicom
@@ -39,6 +40,20 @@ def check_retrieved(out: Path, hospital, state_dir: Path | None = None) -> None:
     assert reasons[hospital.ct[0]].startswith("modality CT: not a chest radiograph")
     counts = JobState((state_dir or out) / STATE_NAME).fetch_counts()
     assert sorted(set(counts.values())) == [1]
+
+
+def stored_file(pacs, sop: str) -> bytes:
+    """The file Orthanc stores for ``sop``, as it is on its disk."""
+    [found] = pacs.rest("/tools/lookup", data=sop.encode(), method="POST")
+    with urllib.request.urlopen(f"{pacs.url}/instances/{found['ID']}/file", timeout=30) as r:
+        return r.read()
+
+
+def dataset_bytes(part10: bytes) -> bytes:
+    """The data set of a Part 10 stream: what follows the preamble and file meta group (its
+    length is the value of (0002,0000), explicit VR little endian at bytes 140-143)."""
+    assert part10[128:132] == b"DICM"
+    return part10[144 + int.from_bytes(part10[140:144], "little"):]
 
 
 def query_and_retrieve(run_cli, tmp_path, transport: list[str], *extra: str) -> Path:
@@ -112,6 +127,12 @@ def test_query_retrieve_ingest_end_to_end(pacs, hospital, tmp_path, run_cli, tra
         if transport == "c-move" else []
     out = query_and_retrieve(run_cli, tmp_path, args, *extra)
     check_retrieved(out, hospital)
+    for sop, path in fetched_files(out).items():
+        ours, stored = path.read_bytes(), stored_file(pacs, sop)
+        if transport == "dicomweb":  # WADO-RS sends the stored file: kept byte for byte
+            assert ours == stored, path
+        else:  # DIMSE sends the data set (file meta is the receiver's): kept byte for byte
+            assert dataset_bytes(ours) == dataset_bytes(stored), path
     # a rerun fetches nothing again
     code, stdout, _ = run_cli("pacs", "retrieve", *args, "--studies", tmp_path / "S.csv",
                               "--out", out, "-q", *extra)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import numpy as np
 import pydicom
@@ -16,7 +17,7 @@ from chestx.database.pacs.jobstate import STATE_NAME, JobState
 from chestx.database.pacs.query import StudyQuery, find_studies, read_cohort
 from chestx.database.pacs.retrieve import Retriever, RetrieveSettings
 from chestx.database.pacs.selection import instance_decision, series_decision
-from chestx.database.pacs.transports import TransportError
+from chestx.database.pacs.transports import Received, TransportError
 from chestx.database.pacs.window import TimeWindow, wait_for_window
 from chestx.errors import ChestxError
 
@@ -101,6 +102,8 @@ class FlakyTransport:
 
     def find(self, level, query, fields):
         study = query["StudyInstanceUID"]
+        if isinstance(study, list):
+            return []  # a PACS without UID lists: each study is asked for alone
         self.log.append((level, study))
         if self.failures.get(study, 0) > 0:
             self.failures[study] -= 1
@@ -110,13 +113,15 @@ class FlakyTransport:
                      "PatientID": "P"}]
         return [{"SOPInstanceUID": study + ".1.1", "SOPClassUID": "1.2.840.10008.5.1.4.1.1.1.1"}]
 
-    def fetch(self, study, series, instances):
-        for instance in instances:
+    def fetch(self, request):
+        for sop in sorted(request.expected):
             ds = self.dataset.copy()
-            ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
-            ds.SOPInstanceUID = instance["SOPInstanceUID"]
+            ds.StudyInstanceUID, ds.SeriesInstanceUID = request.studies[0], sop[:-2]
+            ds.SOPInstanceUID = sop
             ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-            yield ds
+            buffer = io.BytesIO()
+            ds.save_as(buffer, enforce_file_format=True)
+            yield Received(sop, buffer.getvalue())
 
     def close(self):
         pass

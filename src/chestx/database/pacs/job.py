@@ -1,13 +1,12 @@
 """A query or a retrieve job from its settings: reads the input list, makes the transport
-(and for C-MOVE the storage SCP, for de-identification the pseudonymizer), runs, cleans up."""
+(for a retrieve: :func:`chestx.database.pacs.retrieve.retrieve` wires the storage SCP and the
+pseudonymizer), runs, cleans up."""
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from chestx.database.pacs.deidentify import Pseudonymizer, default_key_path
 from chestx.database.pacs.pacs_config import QueryConfig, RetrieveConfig
 from chestx.database.pacs.query import (
     StudyQuery,
@@ -17,11 +16,9 @@ from chestx.database.pacs.query import (
     read_studies,
     write_studies,
 )
-from chestx.database.pacs.retrieve import Retriever, RetrieveSettings, RetrieveSummary
-from chestx.database.pacs.storescp import StorageSCP
+from chestx.database.pacs.retrieve import RetrieveSettings, RetrieveSummary, Source, retrieve
 from chestx.database.pacs.transports import transport_factory
 from chestx.database.pacs.window import TimeWindow
-from chestx.errors import ChestxError
 
 
 @dataclass
@@ -64,20 +61,13 @@ def run_retrieve(config: RetrieveConfig, progress: bool = True) -> RetrieveOutco
     """Fetch the studies listed in ``config.studies`` into ``config.out`` (resumable); with
     ``move_dest`` through our own storage SCP, open for the length of the job."""
     rows = read_studies(config.studies)
-    if bool(config.move_dest) != bool(config.store_port):
-        raise ChestxError("C-MOVE needs both a move destination AE title and a storage port")
     settings = RetrieveSettings(parse_modalities(config.modality), config.max_concurrent,
                                 config.retries, config.backoff,
                                 TimeWindow.parse(config.window) if config.window else None,
                                 progress)
-    key_path = config.key or default_key_path(config.out)
-    pseudonymizer = Pseudonymizer(key_path, config.burned_in, protect=config.out) \
-        if config.deidentify else None
-    with contextlib.ExitStack() as stack:
-        scp = stack.enter_context(StorageSCP(config.move_dest, config.store_port,
-                                             config.store_host)) if config.move_dest else None
-        make, where = transport_factory(config.dicomweb, config.dimse, config.aet,
-                                        config.move_dest, scp, config.timeout)
-        summary = Retriever(make, config.out, settings, pseudonymizer,
-                            private_dir=key_path.parent if config.deidentify else None).run(rows)
+    source = Source(config.dicomweb, config.dimse, config.aet, config.move_dest,
+                    config.store_port, config.store_host, config.timeout,
+                    config.max_associations)
+    summary, where, key_path = retrieve(rows, config.out, source, settings, config.deidentify,
+                                        config.key, config.burned_in)
     return RetrieveOutcome(summary, where, key_path if config.deidentify else None)

@@ -6,8 +6,11 @@ Tables:
   queried, its instances are in ``instances``) / done / failed, the failure ``reason``, and
   the ``attempts`` made.
 - ``instances``: every instance to fetch: its UIDs, SOP class, the relative ``path`` it lands
-  at, ``done`` (1 once the file is in place), its size and how often it was ``fetched``.
+  at, ``done`` (1 once the file is in place), its size and how often it was ``fetched``
+  (received whole).
 - ``skipped``: series and instances not fetched (CT, lateral, ...) with the reason.
+- ``series``: how many instances the PACS holds in each taken series (a series whose every
+  instance is wanted and none in place yet is fetched with one series-level request).
 
 Every change is committed at once (SQLite's journal makes each commit atomic), so a
 ``kill -9`` loses at most the instance being written, whose file then is not in place yet.
@@ -31,6 +34,7 @@ CREATE TABLE IF NOT EXISTS instances (sop_uid TEXT PRIMARY KEY, study_uid TEXT,
     bytes INTEGER DEFAULT 0, fetched INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS skipped (uid TEXT PRIMARY KEY, study_uid TEXT, level TEXT,
     reason TEXT);
+CREATE TABLE IF NOT EXISTS series (uid TEXT PRIMARY KEY, study_uid TEXT, total INTEGER);
 CREATE INDEX IF NOT EXISTS instances_by_study ON instances (study_uid, done);
 """
 
@@ -82,6 +86,22 @@ class JobState:
                   [(sop, study, series, cls, path) for sop, series, cls, path in rows],
                   many=True)
 
+    def add_series(self, study: str, rows: list[tuple[str, int]]) -> None:
+        """``rows``: (series_uid, instances the PACS holds in it)."""
+        self._run("INSERT OR REPLACE INTO series VALUES (?, ?, ?)",
+                  [(series, study, total) for series, total in rows], many=True)
+
+    def whole_series(self, study: str) -> set[str]:
+        """Series of ``study`` whose every instance is wanted and none is in place yet."""
+        rows = self._run("SELECT s.uid FROM series s JOIN instances i ON i.series_uid = s.uid "
+                         "WHERE s.study_uid = ? GROUP BY s.uid "
+                         "HAVING COUNT(*) = s.total AND SUM(i.done) = 0", (study,))
+        return {r[0] for r in rows}
+
+    def has_skipped(self, study: str) -> bool:
+        """Whether anything of ``study`` (a series, an instance) is not taken."""
+        return bool(self._run("SELECT 1 FROM skipped WHERE study_uid = ? LIMIT 1", (study,)))
+
     def add_skipped(self, study: str, level: str, uid: str, reason: str) -> None:
         self._run("INSERT OR REPLACE INTO skipped VALUES (?, ?, ?, ?)",
                   (uid, study, level, reason))
@@ -94,11 +114,10 @@ class JobState:
         return [{"SOPInstanceUID": r[0], "SeriesInstanceUID": r[1], "SOPClassUID": r[2],
                  "path": r[3]} for r in rows]
 
-    def mark_fetched(self, sop_uid: str) -> None:
-        self._run("UPDATE instances SET fetched = fetched + 1 WHERE sop_uid = ?", (sop_uid,))
-
-    def mark_done(self, sop_uid: str, size: int) -> None:
-        self._run("UPDATE instances SET done = 1, bytes = ? WHERE sop_uid = ?", (size, sop_uid))
+    def mark_done(self, sop_uid: str, size: int, fetched: bool = False) -> None:
+        """The file of ``sop_uid`` is in place (``fetched``: just received whole, counted)."""
+        self._run("UPDATE instances SET done = 1, bytes = ?, fetched = fetched + ? "
+                  "WHERE sop_uid = ?", (size, int(fetched), sop_uid))
 
     def totals(self) -> dict[str, int]:
         """Counts for the progress bar and the summary."""

@@ -30,6 +30,10 @@ def timeout_option() -> Any:
     return option(60.0, "Seconds before a request times out.")
 
 
+#: DIMSE associations a retrieve keeps open at once: half of the 4 DICOM worker threads a
+#: default Orthanc serves with (``DicomThreadsCount``), so that a PACS is never starved.
+DEFAULT_MAX_ASSOCIATIONS = 2
+
 @dataclass
 class QueryConfig:
     """Settings of :func:`chestx.database.pacs.job.run_query`."""
@@ -64,6 +68,9 @@ class RetrieveConfig:
     store_host: str = option("127.0.0.1", "Address it listens on.")
     modality: str = modality_option()
     max_concurrent: int = option(2, "Studies fetched at the same time.", min=1)
+    max_associations: int = option(DEFAULT_MAX_ASSOCIATIONS, "DIMSE associations open at once "
+                                   "(default: half of the 4 DICOM threads of a default "
+                                   "Orthanc); studies in flight beyond share requests.", min=1)
     retries: int = option(3, "Tries again per study.", min=0)
     backoff: float = option(1.0, "First wait before a retry, seconds (doubles each time).")
     window: str | None = option(None, "Run only in these hours, e.g. 19:00-07:00 (sleeps "
