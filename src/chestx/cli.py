@@ -272,6 +272,11 @@ _HEATMAP_SIZE_HELP = ("Localize at S x S heatmaps (8, 16, 32): the model's weigh
                       "dilated backbone (default: as trained).")
 
 
+_SAVE_HEATMAPS_HELP = ("Also write OUT/heatmaps/<image stem>__<Finding>.png: the map at the "
+                       "image's size, 8-bit, 255 at its maximum (positive findings and, "
+                       "with ground truth, the boxed ones).")
+
+
 def _check_heatmap(heatmap: str) -> None:
     from chestx.localize.sources import HEATMAP_SOURCES
 
@@ -297,6 +302,11 @@ def evaluate_command(
                                        "AUC against them, beside the dataset's own."),
     heatmap: str = typer.Option("cam", "--heatmap", help=_HEATMAP_HELP),
     heatmap_size: int | None = typer.Option(None, "--heatmap-size", help=_HEATMAP_SIZE_HELP),
+    calibrate_boxes: Path | None = typer.Option(
+        None, "--calibrate-boxes", help="Box list (BBox_List_2017.csv form) whose boxes fit "
+        "the box extent per finding (default: the validation images' boxes, else a "
+        "patient-wise half of the evaluated ones; the fit is saved in the checkpoint)."),
+    save_heatmaps: bool = typer.Option(False, "--save-heatmaps", help=_SAVE_HEATMAPS_HELP),
     threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
@@ -309,7 +319,8 @@ def evaluate_command(
     result = evaluate_checkpoint(checkpoint, data, out, split=split, batch_size=batch_size,
                                  device=device, workers=workers, progress=not quiet,
                                  threshold=threshold, radiologist_labels=labels, heatmap=heatmap,
-                                 heatmap_size=heatmap_size or LOCALIZATION_HEATMAP_SIZE)
+                                 heatmap_size=heatmap_size or LOCALIZATION_HEATMAP_SIZE,
+                                 calibrate_boxes=calibrate_boxes, save_heatmaps=save_heatmaps)
     typer.echo(_recipe_summary(result.recipe))
     _print_table(result.table, f"{split}: {len(result.image_ids)} images")
     if result.radiologists is not None:
@@ -576,6 +587,7 @@ def predict_command(
                                 help="Keep what --out already holds; predict only the rest."),
     heatmap: str = typer.Option("cam", "--heatmap", help=_HEATMAP_HELP),
     heatmap_size: int | None = typer.Option(None, "--heatmap-size", help=_HEATMAP_SIZE_HELP),
+    save_heatmaps: bool = typer.Option(False, "--save-heatmaps", help=_SAVE_HEATMAPS_HELP),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Probabilities per finding and boxes for the positive ones; skips unreadable files.
@@ -596,13 +608,15 @@ def predict_command(
 
     if resume and out is None:
         raise ChestxError("--resume needs --out (the folder of the run to continue)")
+    if save_heatmaps and out is None:
+        raise ChestxError("--save-heatmaps needs --out (the folder to write heatmaps/ in)")
     _check_heatmap(heatmap)
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size,
                                           heatmap=heatmap, heatmap_size=heatmap_size)
     truth = boxes_by_image(read_bbox_list(gt)) if gt is not None else None
     run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume,
-                        truth=truth)
+                        truth=truth, save_heatmaps=save_heatmaps)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
     if as_json:

@@ -15,6 +15,7 @@ from chestx.findings import DEFAULT_THRESHOLD
 from chestx.localize.boxes import Box
 from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
+from chestx.localize.registration import Registration, registration_of
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
 
 
@@ -35,6 +36,8 @@ class Prediction:
     image : the image's name (``Image Index``: the file name), ``""`` when not from a file.
     source : where the image was read from (its path), ``""`` when not from a file.
     threshold : probability at or above which a finding is positive.
+    registration : where the heatmaps' cells lie on the image
+        (:func:`chestx.localize.registration.registration_of` the model).
     """
 
     image_size: tuple[int, int]
@@ -45,6 +48,7 @@ class Prediction:
     image: str = ""
     source: str = ""
     threshold: float = DEFAULT_THRESHOLD
+    registration: Registration | None = None
 
     def index(self, finding: str) -> int:
         return self.classes.index(finding)
@@ -57,7 +61,8 @@ class Prediction:
 
         Returns float32 ``(H, W)``.
         """
-        up = upsample_heatmap(self.heatmaps[self.index(finding)], size or self.image_size)
+        up = upsample_heatmap(self.heatmaps[self.index(finding)], size or self.image_size,
+                              self.registration)
         return normalize_heatmap(up, top=1.0)
 
     @property
@@ -103,13 +108,17 @@ def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
 
 
 def _forward(model: torch.nn.Module, images: Sequence[np.ndarray], size: int | None,
-             heatmap: str = DEFAULT_SOURCE, classes: Sequence[int] | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+             heatmap: str = DEFAULT_SOURCE, classes: Sequence[int] | None = None,
+             map_model: torch.nn.Module | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``images`` (uint8 (H, W) each) -> ``(probabilities (N, C), heatmaps (N, C, S, S))``
-    from heatmap source ``heatmap`` (for the class indices ``classes``; ``None``: all)."""
+    from heatmap source ``heatmap`` (for the class indices ``classes``; ``None``: all), the
+    maps from ``map_model`` when given (the probabilities always from ``model``)."""
     device = next(model.parameters()).device
     batch = torch.stack([to_tensor(gray, size) for gray in images]).to(device)
-    logits, heatmaps = heatmap_source(heatmap)(model, batch, classes)
+    logits, heatmaps = heatmap_source(heatmap)(map_model or model, batch, classes)
+    if map_model is not None and map_model is not model:
+        with torch.inference_mode():
+            logits = model(batch).float().cpu()
     return torch.sigmoid(logits).numpy(), heatmaps.numpy()
 
 
@@ -126,7 +135,7 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
                     batch_size: int = 8, names: Sequence[str] | None = None,
                     sources: Sequence[str] | None = None, heatmap: str = DEFAULT_SOURCE,
                     heatmap_classes: Sequence[str] | None = None,
-                    **params) -> list[Prediction]:
+                    map_model: torch.nn.Module | None = None, **params) -> list[Prediction]:
     """Classify and localize grayscale images with a ChestXNet.
 
     Parameters
@@ -146,6 +155,9 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
         (:mod:`chestx.localize.sources`).
     heatmap_classes : the classes whose heatmaps the gradient sources compute (default: those
         named in ``findings`` lists, all classes otherwise); CAM computes all at once.
+    map_model : the same network at another heatmap side (e.g. dilated to localize more
+        finely, :func:`chestx.models.checkpoint.at_heatmap_size`): the maps come from it, the
+        probabilities from ``model`` (as trained).
 
     Returns
     -------
@@ -154,6 +166,7 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
     """
     classes, size = tuple(model.config.classes), model.config.image_size
     generator = build_generator(method, **params)
+    registration = registration_of(map_model or model)
     wanted = _findings_per_image(findings, len(images))
     names = list(names) if names is not None else [""] * len(images)
     sources = list(sources) if sources is not None else names
@@ -163,15 +176,15 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
         asked = ([classes.index(c) for c in heatmap_classes if c in classes]
                  if heatmap_classes is not None
                  else _class_indices(classes, wanted[start:start + len(chunk)]))
-        probs, heatmaps = _forward(model, chunk, size, heatmap, asked)
+        probs, heatmaps = _forward(model, chunk, size, heatmap, asked, map_model)
         for offset, gray in enumerate(chunk):
             n = start + offset
             boxed = wanted[n]
             if boxed is None:
                 boxed = [c for c, p in zip(classes, probs[offset], strict=True) if p >= threshold]
             boxes = box_findings(heatmaps[offset], gray.shape, classes, boxed, generator,
-                                 probs[offset])
+                                 probs[offset], registration)
             results.append(Prediction(tuple(gray.shape), classes, probs[offset],
                                       heatmaps[offset], tuple(boxes), names[n], sources[n],
-                                      threshold))
+                                      threshold, registration))
     return results
