@@ -269,7 +269,8 @@ def cache_command(
 
 _HEATMAP_HELP = "Heatmap source: cam (the paper's) | gradcam | gradcam++."
 _HEATMAP_SIZE_HELP = ("Localize at S x S heatmaps (8, 16, 32): the model's weights on a "
-                      "dilated backbone (default: as trained).")
+                      "dilated backbone (default: the finest up to 32, as evaluate; "
+                      "probabilities stay those of the model as trained).")
 
 
 _SAVE_HEATMAPS_HELP = ("Also write OUT/heatmaps/<image stem>__<Finding>.png: the map at the "
