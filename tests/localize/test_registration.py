@@ -14,20 +14,19 @@ import numpy as np
 import pytest
 import torch
 
+from chestx.inference.forward import registration_of
 from chestx.localize.heatmaps import upsample_heatmap
-from chestx.localize.registration import (
-    Registration,
+from chestx.localize.registration import Registration, upsample_registered
+from chestx.models import build_model
+from chestx.models.backbones import build_backbone
+from chestx.models.receptive_field import (
+    cell_centres,
     cell_offset,
     gradient_centroid,
     linearized,
     measure_offset,
-    model_registration,
     read_offsets,
-    registration_of,
-    upsample_registered,
 )
-from chestx.models import build_model
-from chestx.models.backbones import build_backbone
 
 
 def known_model(size: int) -> torch.nn.Module:
@@ -98,5 +97,4 @@ def test_upsample_registered_by_hand():
 
 def test_pooled_plans_put_each_bin_at_its_cells_mean():
     # resnet18 at 512 px gives 16 x 16 at stride 32; S = 8 pools 2 x 2 cells per bin
-    registration = model_registration("resnet18", 512, 8)
-    assert registration == Registration(512, 64.0, 16.0)
+    assert cell_centres("resnet18", 512, 8) == (512, 64.0, 16.0)

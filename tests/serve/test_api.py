@@ -15,8 +15,8 @@ from PIL import Image
 
 from chestx.data.images import read_gray
 from chestx.findings import FINDINGS
+from chestx.inference.forward import registration_of
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
-from chestx.localize.registration import registration_of
 from chestx.models import load_checkpoint
 from chestx.models.checkpoint import finest_heatmap_size
 from chestx.serve.app import STATIC_DIR

@@ -37,7 +37,7 @@ def protocol_boxes(heatmaps: Iterable[tuple[str, tuple[int, int], Sequence[str],
     wanted : :func:`ground_truth_findings`.
     methods : box generator names (:data:`chestx.localize.generators.GENERATORS`).
     registration : where the maps' cells lie on the images
-        (:func:`chestx.localize.registration.registration_of` the model).
+        (:func:`chestx.inference.forward.registration_of` the model).
     params : method -> its generator's parameters (e.g. the fitted levels of ``region``).
 
     Returns

@@ -15,11 +15,11 @@ from chestx.data.images import read_gray
 from chestx.errors import ChestxError
 from chestx.evaluate.protocol import ground_truth_findings
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.inference.forward import localize_images
+from chestx.inference.forward import localize_images, registration_of
 from chestx.localize.extent import BoxExtent, MapItem, fit_extent, level_overlaps
 from chestx.localize.heatmap_files import write_heatmap
 from chestx.localize.heatmaps import upsample_heatmap
-from chestx.localize.registration import Registration, registration_of
+from chestx.localize.registration import Registration
 from chestx.localize.sources import DEFAULT_SOURCE
 from chestx.progress import track
 

@@ -34,11 +34,11 @@ from chestx.evaluate.pointing import extent_summary, extent_table, pointing_hits
 from chestx.evaluate.protocol import ground_truth_findings, protocol_boxes
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.boxed_maps import fit_box_extent, ground_truth_maps, save_ground_truth_maps
+from chestx.inference.forward import registration_of
 from chestx.inference.tables import PredictionTables, prediction_row
 from chestx.localize.extent import EXTENT_KEY, BoxExtent, level_overlaps
 from chestx.localize.generators import DEFAULT_METHOD
 from chestx.localize.heatmap_files import HEATMAP_DIR
-from chestx.localize.registration import registration_of
 from chestx.localize.sources import DEFAULT_SOURCE
 from chestx.models import ChestXNet
 from chestx.models.checkpoint import (

@@ -15,8 +15,10 @@ from chestx.findings import DEFAULT_THRESHOLD
 from chestx.localize.boxes import Box
 from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
-from chestx.localize.registration import Registration, registration_of
+from chestx.localize.registration import Registration
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
+from chestx.models.net import ChestXNet
+from chestx.models.receptive_field import cell_centres
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,17 @@ class Prediction:
                 for i, name in enumerate(self.classes)
             ],
         }
+
+
+def registration_of(model: torch.nn.Module) -> Registration | None:
+    """Where the cells of a :class:`~chestx.models.ChestXNet`'s maps lie on its input
+    (:func:`chestx.models.receptive_field.cell_centres`); ``None`` for any other module (its
+    maps are drawn as equal tiles)."""
+    if not isinstance(model, ChestXNet):
+        return None
+    config = model.config
+    return Registration(*cell_centres(config.backbone, int(config.image_size),
+                                      int(config.heatmap_size)))
 
 
 def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:

@@ -14,7 +14,7 @@ def upsample_heatmap(heatmap: np.ndarray | torch.Tensor, size: tuple[int, int],
     """Bilinear upsampling of one heatmap ``(S, S)`` (or a stack ``(C, S, S)``) to ``size``.
 
     ``size`` is ``(H, W)``; returns float32 ``(H, W)`` (or ``(C, H, W)``). With
-    ``registration`` (:func:`chestx.localize.registration.registration_of` the model that
+    ``registration`` (:func:`chestx.inference.forward.registration_of` the model that
     made the map) each cell is drawn at its receptive field's centre; without, the map is
     resized as an image (``align_corners=False``: cell ``i`` at the middle of the ``i``-th of
     ``S`` equal tiles), which is right only for maps that are not a network's cells.

@@ -30,7 +30,7 @@ HEATMAP_MAX_SIDE = 512
 class StoredResult:
     """One prediction kept for the page: ``display`` is ``uint8 (h, w)``, ``heatmaps``
     is ``float32 (C, S, S)`` and ``classes`` names its first axis; ``registration`` places
-    the maps' cells on the image (:func:`chestx.localize.registration.registration_of`)."""
+    the maps' cells on the image (:func:`chestx.inference.forward.registration_of`)."""
 
     display: np.ndarray
     heatmaps: np.ndarray
