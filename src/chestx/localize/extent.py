@@ -8,7 +8,8 @@ small findings' boxes too large (a nodule's map is as wide as the receptive fiel
 findings' boxes too small (a heart's map peaks in its middle). Here boxes *choose* the level,
 one per finding, among :data:`LEVELS`: the one whose boxes hit most held-out ground-truth
 boxes, the mean of the hit rates at IoBB > 0.5 and IoU > 0.3 (:data:`TARGETS`; ties: the
-larger mean IoU, then the level nearest the default). Boxes never train the network, and the
+level nearest the default, then the larger mean IoU, so that a handful of boxes that no level
+hits better than the default leave the default). Boxes never train the network, and the
 boxes that fit a level never score it.
 
 The fit (:class:`BoxExtent`) is stored in the checkpoint dict under :data:`EXTENT_KEY` and used
@@ -159,7 +160,7 @@ def fit_extent(overlaps: pd.DataFrame, calibrated_on: str, heatmap_size: int | N
     table["distance"] = -(table["level"] - default).abs()
     levels = {}
     for finding, rows in table.groupby("finding", sort=False):
-        best = rows.sort_values(["mean", "mean_iou", "distance"], ascending=False).iloc[0]
+        best = rows.sort_values(["mean", "distance", "mean_iou"], ascending=False).iloc[0]
         levels[str(finding)] = float(best["level"])
     counts = overlaps.drop_duplicates("gt_id").groupby("finding").size()
     return BoxExtent(levels=levels, default=default, heatmap_size=heatmap_size,
