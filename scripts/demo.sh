@@ -55,7 +55,7 @@ step "5. heatmaps and boxes drawn like the paper, on test images with ground-tru
 mapfile -t BOXED < <(tail -n +2 "$OUT/phantoms/BBox_List_2017.csv" | cut -d, -f1 | sort -u \
     | head -n 6 | sed "s|^|$OUT/phantoms/images/|")
 "$CHESTX" localize --checkpoint "$OUT/run/best.pt" "${BOXED[@]}" --out "$OUT/localize" \
-    --gt "$OUT/phantoms/BBox_List_2017.csv" --threshold 0.25 --quiet
+    --gt "$OUT/phantoms/BBox_List_2017.csv" --threshold 0.25 --save-heatmaps --quiet
 
 step "6. predict: probabilities, boxes and overlays for phantoms (and real NIH images if present)"
 mkdir -p "$OUT/predict"

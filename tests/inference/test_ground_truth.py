@@ -79,6 +79,11 @@ def test_evaluate_model_localization_writes_and_compares(brightness_net, blob_fo
     assert set(saved["generator"]) == {"region"} and set(paper_saved["generator"]) == {"paper"}
     assert set(saved["heatmap"]) == {"cam"}
     region, peak, paper = results["region"], results["peak"], results["paper"]
+    pointing = saved[saved["measure"] == "pointing"].set_index("finding")
+    # the Mass map (bright blocks) peaks inside both Mass boxes
+    assert pointing.loc["Mass", ["acc", "n_images"]].tolist() == [1.0, 2]
+    assert pointing.loc["Nodule", "n_images"] == 1
+    saved = saved[saved["measure"] != "pointing"]
     assert np.allclose(saved["acc"], region["acc"])
     # region (level 0.6 over the median, here 0): ramp >= 0.6 for pixel centres 8.8 to 23.2
     # -> box (9, 9, 14, 14), IoU 196/256 = 0.77, one per image: Acc 1, AFP 0 at IoU > 0.7
@@ -114,7 +119,7 @@ def test_add_localization_only_with_a_box_list(brightness_net, blob_folder, tmp_
     add_localization(evaluation, blob_folder, progress=False, echo=lambda _: None)
     assert set(evaluation.files) == {"boxes", "localization", "boxes_paper",
                                      "localization_paper", "boxes_peak", "localization_peak",
-                                     "froc"}
+                                     "box_extent", "froc"}
     boxes = pd.read_csv(evaluation.files["boxes"])
     assert set(boxes["Image Index"]) == {"a.png"}  # only the evaluated images
     empty = SimpleNamespace(model=brightness_net, out=tmp_path / "f", files={}, image_ids=[])

@@ -28,7 +28,8 @@ def evaluate_command(config: EvaluateConfig, threads: Threads = 0, quiet: Quiet 
         batch_size=config.batch_size, device=config.device, workers=config.workers,
         progress=not quiet, threshold=config.threshold, radiologist_labels=config.labels,
         heatmap=config.heatmap, heatmap_size=config.heatmap_size or LOCALIZATION_HEATMAP_SIZE,
-        options=data_options(config))
+        options=data_options(config), calibrate_boxes=config.calibrate_boxes,
+        save_heatmaps=config.save_heatmaps)
     typer.echo(recipe_summary(result.recipe))
     for name, why in result.left_out.items():
         typer.echo(f"left out {name}: {why}")

@@ -24,6 +24,8 @@ def predict_command(config: PredictConfig, quiet: Quiet = False) -> None:
 
     if config.resume and config.out is None:
         raise ChestxError("--resume needs --out (the folder of the run to continue)")
+    if config.save_heatmaps and config.out is None:
+        raise ChestxError("--save-heatmaps needs --out (the folder to write heatmaps/ in)")
     check_heatmap(config.heatmap)
     run = run_predict(config, progress=not quiet)
     for path, reason in run.skipped:

@@ -3,7 +3,7 @@ through the batched forward of :mod:`chestx.models.forward`: chestx's one infere
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,8 +14,11 @@ from chestx.data.tensors import to_tensor
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.localize.generators import DEFAULT_METHOD, box_findings, build_generator
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
+from chestx.localize.registration import Registration
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
 from chestx.models.forward import forward_batches
+from chestx.models.net import ChestXNet
+from chestx.models.receptive_field import cell_centres
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Prediction:
     image : the image's name (``Image Index``: the file name), ``""`` when not from a file.
     source : where the image was read from (its path), ``""`` when not from a file.
     threshold : probability at or above which a finding is positive.
+    registration : where the heatmaps' cells lie on the image
+        (:func:`chestx.localize.registration.registration_of` the model).
     """
 
     image_size: tuple[int, int]
@@ -45,6 +50,7 @@ class Prediction:
     image: str = ""
     source: str = ""
     threshold: float = DEFAULT_THRESHOLD
+    registration: Registration | None = None
 
     def index(self, finding: str) -> int:
         return self.classes.index(finding)
@@ -57,7 +63,8 @@ class Prediction:
 
         Returns float32 ``(H, W)``.
         """
-        up = upsample_heatmap(self.heatmaps[self.index(finding)], size or self.image_size)
+        up = upsample_heatmap(self.heatmaps[self.index(finding)], size or self.image_size,
+                              self.registration)
         return normalize_heatmap(up, top=1.0)
 
     @property
@@ -93,6 +100,17 @@ class Prediction:
         }
 
 
+def registration_of(model: torch.nn.Module) -> Registration | None:
+    """Where the cells of a :class:`~chestx.models.ChestXNet`'s maps lie on its input
+    (:func:`chestx.models.receptive_field.cell_centres`); ``None`` for any other module (its
+    maps are drawn as equal tiles)."""
+    if not isinstance(model, ChestXNet):
+        return None
+    config = model.config
+    return Registration(*cell_centres(config.backbone, int(config.image_size),
+                                      int(config.heatmap_size)))
+
+
 def _findings_per_image(findings, n_images: int) -> list[Sequence[str] | None]:
     """``None`` | names for all images | one list of names per image -> one entry per image."""
     if findings is None or len(findings) == 0 or isinstance(findings[0], str):
@@ -124,7 +142,7 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
                     batch_size: int = 8, names: Sequence[str] | None = None,
                     sources: Sequence[str] | None = None, heatmap: str = DEFAULT_SOURCE,
                     heatmap_classes: Sequence[str] | None = None,
-                    **params) -> list[Prediction]:
+                    map_model: torch.nn.Module | None = None, **params) -> list[Prediction]:
     """Classify and localize grayscale images with a ChestXNet.
 
     Parameters
@@ -144,6 +162,9 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
         (:mod:`chestx.localize.sources`).
     heatmap_classes : the classes whose heatmaps the gradient sources compute (default: those
         named in ``findings`` lists, all classes otherwise); CAM computes all at once.
+    map_model : the same network at another heatmap side (e.g. dilated to localize more
+        finely, :func:`chestx.models.checkpoint.at_heatmap_size`): the maps come from it, the
+        probabilities from ``model`` (as trained).
 
     Returns
     -------
@@ -152,27 +173,36 @@ def localize_images(model: torch.nn.Module, images: Sequence[np.ndarray], findin
     """
     classes, size = tuple(model.config.classes), model.config.image_size
     generator = build_generator(method, **params)
+    registration = registration_of(map_model or model)
     wanted = _findings_per_image(findings, len(images))
     names = list(names) if names is not None else [""] * len(images)
     sources = list(sources) if sources is not None else names
     starts = range(0, len(images), batch_size)
-    batches = (torch.stack([to_tensor(gray, size) for gray in images[s:s + batch_size]])
-               for s in starts)
+
+    def batches() -> Iterator[torch.Tensor]:
+        return (torch.stack([to_tensor(gray, size) for gray in images[s:s + batch_size]])
+                for s in starts)
+
     asked = (_heatmap_classes(classes, heatmap_classes, wanted[s:s + batch_size])
              for s in starts)
     results = []
-    outputs = forward_batches(model, batches, heatmap_source(heatmap), asked)
+    outputs = forward_batches(map_model or model, batches(), heatmap_source(heatmap), asked)
+    # the maps may come from the network at another side; the probabilities always come
+    # from the network as trained
+    trained = (forward_batches(model, batches())
+               if map_model is not None and map_model is not model else None)
     for start, out in zip(starts, outputs, strict=True):
         chunk = images[start:start + batch_size]
-        probs, heatmaps = out.probabilities, out.heatmaps.numpy()
+        heatmaps = out.heatmaps.numpy()
+        probs = next(trained).probabilities if trained is not None else out.probabilities
         for offset, gray in enumerate(chunk):
             n = start + offset
             boxed = wanted[n]
             if boxed is None:
                 boxed = [c for c, p in zip(classes, probs[offset], strict=True) if p >= threshold]
             boxes = box_findings(heatmaps[offset], gray.shape, classes, boxed, generator,
-                                 probs[offset])
+                                 probs[offset], registration)
             results.append(Prediction(tuple(gray.shape), classes, probs[offset],
                                       heatmaps[offset], tuple(boxes), names[n], sources[n],
-                                      threshold))
+                                      threshold, registration))
     return results

@@ -12,6 +12,7 @@ from chestx.atomic import atomic_path
 from chestx.boxes import Box
 from chestx.inference.forward import Prediction
 from chestx.localize.drawing import OVERLAY_MIN_SIDE, draw_overlay
+from chestx.localize.heatmap_files import write_heatmap
 
 
 def overlay_name(stem: str, finding: str) -> str:
@@ -43,7 +44,9 @@ def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem
     written = []
     for finding in overlay_findings(prediction):
         gt = None if truth is None else [box for box in truth if box.finding == finding]
-        picture = draw_overlay(gray, prediction.heatmaps[prediction.index(finding)],
+        # upsampled here, where the map's registration is known (cells at their centres)
+        heat = prediction.heatmap(finding, gray.shape)
+        picture = draw_overlay(gray, heat,
                                prediction.boxes_of(finding), gt, probabilities=probabilities,
                                min_side=OVERLAY_MIN_SIDE)
         path = out_dir / overlay_name(stem, finding)
@@ -51,3 +54,13 @@ def write_overlays(prediction: Prediction, gray: np.ndarray, out_dir: Path, stem
             picture.save(tmp, format="PNG")
         written.append(path)
     return written
+
+
+def write_heatmaps(prediction: Prediction, out_dir: Path, stem: str,
+                   truth: Sequence[Box] | None = None) -> list[Path]:
+    """Save the registered map of every positive finding and every finding of ``truth`` as
+    ``out_dir/<stem>__<Finding>.png`` (:mod:`chestx.localize.heatmap_files`), at the size of
+    the image as stored."""
+    named = set(prediction.positives) | {box.finding for box in truth or ()}
+    return [write_heatmap(out_dir, stem, finding, prediction.heatmap(finding))
+            for finding in prediction.classes if finding in named]

@@ -25,7 +25,15 @@ def heatmap_option() -> Any:
 def heatmap_size_option() -> Any:
     """The heatmap side of a command that runs a model (``None``: as trained)."""
     return option(None, "Localize at S x S heatmaps (8, 16, 32): the model's weights on a "
-                        "dilated backbone (default: as trained).")
+                        "dilated backbone (default: the finest up to 32, as evaluate; "
+                        "probabilities stay those of the model as trained).")
+
+
+def save_heatmaps_option() -> Any:
+    """Whether a command that localizes also writes its heatmaps as images."""
+    return option(False, "Also write OUT/heatmaps/<image stem>__<Finding>.png: the map at the "
+                         "image's size, 8-bit, 255 at its maximum (positive findings and, with "
+                         "ground truth, the boxed ones).", flags=("--save-heatmaps",))
 
 
 @dataclass
@@ -50,6 +58,7 @@ class PredictConfig:
     readers: str = readers_option()
     resume: bool = option(False, "Keep what --out already holds; predict only the rest.",
                           flags=("--resume",))
+    save_heatmaps: bool = save_heatmaps_option()
     heatmap: str = heatmap_option()
     heatmap_size: int | None = heatmap_size_option()
 

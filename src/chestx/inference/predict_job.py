@@ -20,4 +20,4 @@ def run_predict(config: PredictConfig, progress: bool = True) -> PredictRun:
     truth = (boxes_by_image(ground_truth_boxes(config.gt, data_options(config, views="all")))
              if config.gt is not None else None)
     return predict_paths(predictor, config.inputs, out_dir=config.out, progress=progress,
-                         resume=config.resume, truth=truth)
+                         resume=config.resume, truth=truth, save_heatmaps=config.save_heatmaps)

@@ -31,11 +31,15 @@ from chestx.data.images import IMAGE_SUFFIXES, read_gray
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.forward import Prediction, localize_images
-from chestx.inference.overlays import write_overlays
+from chestx.inference.overlays import write_heatmaps, write_overlays
 from chestx.inference.tables import PredictionTables
+from chestx.localize.extent import BoxExtent, extent_of
 from chestx.localize.generators import DEFAULT_METHOD, build_generator
+from chestx.localize.heatmap_files import HEATMAP_DIR
 from chestx.localize.sources import DEFAULT_SOURCE, heatmap_source
-from chestx.models import load_checkpoint
+from chestx.metrics.localization import LOCALIZATION_HEATMAP_SIZE
+from chestx.models.checkpoint import at_heatmap_size, finest_heatmap_size, model_from_state
+from chestx.models.state import read_checkpoint
 from chestx.progress import track
 
 #: What :class:`Predictor` boxes: the positive findings (``chestx predict``) or all (viewer).
@@ -65,11 +69,17 @@ class Predictor:
         localization stage's default).
     batch_size : images per forward pass.
     heatmap : heatmap source, ``cam | gradcam | gradcam++`` (:mod:`chestx.localize.sources`).
+    extent : the box extent fitted on held-out boxes (:mod:`chestx.localize.extent`; ``None``:
+        the default level for every finding).
+    map_model : the same network at the heatmap side boxes are cut at (``None``: ``model``);
+        the probabilities always come from ``model``.
     """
 
     def __init__(self, model: torch.nn.Module, threshold: float = DEFAULT_THRESHOLD,
                  boxes_for: str = "positive", box_method: str | None = None,
-                 batch_size: int = 8, heatmap: str = DEFAULT_SOURCE) -> None:
+                 batch_size: int = 8, heatmap: str = DEFAULT_SOURCE,
+                 extent: BoxExtent | None = None,
+                 map_model: torch.nn.Module | None = None) -> None:
         if boxes_for not in BOXES_FOR:
             raise ValueError(f"boxes_for must be 'positive' or 'all', not {boxes_for!r}")
         if not 0.0 <= threshold <= 1.0:
@@ -84,15 +94,25 @@ class Predictor:
         self.batch_size = max(1, int(batch_size))
         heatmap_source(heatmap)  # unknown names: a ValueError naming the choices
         self.heatmap = heatmap
+        self.map_model = None if map_model is None else map_model.eval()
+        self.extent = extent or BoxExtent()
+        self.box_params = self.extent.generator_params(self.box_method)
         self._lock = threading.Lock()
 
     @classmethod
     def from_checkpoint(cls, path: str | os.PathLike, heatmap_size: int | None = None,
                         **kwargs) -> Predictor:
-        """Load ``RUN/best.pt`` (see :func:`chestx.models.load_checkpoint`; at heatmap side
-        ``heatmap_size`` when given) and wrap it."""
-        return cls(load_checkpoint(path, map_location="cpu", heatmap_size=heatmap_size),
-                   **kwargs)
+        """Load ``RUN/best.pt`` with the box extent it stores; its maps at heatmap side
+        ``heatmap_size`` (``None``: the side the extent was fitted at, else the finest up to
+        :data:`~chestx.metrics.localization.LOCALIZATION_HEATMAP_SIZE`, what ``chestx
+        evaluate`` localizes at; see :func:`chestx.models.checkpoint.finest_heatmap_size`),
+        its probabilities as trained."""
+        state = read_checkpoint(path)
+        extent = extent_of(state)
+        model = model_from_state(state, path)
+        size = heatmap_size or extent.heatmap_size or finest_heatmap_size(
+            model, LOCALIZATION_HEATMAP_SIZE)
+        return cls(model, extent=extent, map_model=at_heatmap_size(model, size), **kwargs)
 
     def predict_grays(self, grays: Sequence[np.ndarray], names: Sequence[str],
                       sources: Sequence[str] | None = None) -> list[Prediction]:
@@ -109,7 +129,8 @@ class Predictor:
             return localize_images(self.model, list(grays), findings=findings,
                                    threshold=self.threshold, method=self.box_method,
                                    batch_size=self.batch_size, names=names, sources=sources,
-                                   heatmap=self.heatmap)
+                                   heatmap=self.heatmap, map_model=self.map_model,
+                                   **self.box_params)
 
     # ---------------------------------------------------------------- files
     def iter_files(self, paths: Sequence[Path], progress: bool = False) -> Iterator[FileResult]:
@@ -170,7 +191,8 @@ def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
                   out_dir: str | os.PathLike | None = None, progress: bool = True,
                   resume: bool = False, keep_heatmaps: bool = False,
                   save_every: int = 500,
-                  truth: Mapping[str, Sequence[Box]] | None = None) -> PredictRun:
+                  truth: Mapping[str, Sequence[Box]] | None = None,
+                  save_heatmaps: bool = False) -> PredictRun:
     """Predict every image in ``inputs`` (files or folders); with ``out_dir`` write outputs.
 
     Outputs (all atomic): ``predictions.csv`` and ``boxes.csv`` (see
@@ -178,9 +200,11 @@ def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
     so that a stopped run can ``resume``) and ``overlays/<stem>__<Finding>.png`` per
     :func:`~chestx.inference.overlays.overlay_findings` finding, judged against ``truth``
     (ground-truth boxes by image name, as :func:`chestx.data.bbox_csv.boxes_by_image` reads
-    them) when given. Heatmaps are dropped from the returned predictions unless
-    ``keep_heatmaps`` (a big folder's would not fit in memory). Unreadable files are skipped
-    and listed; raises :class:`ChestxError` when no image is found or when every one fails.
+    them) when given; with ``save_heatmaps`` also ``heatmaps/<stem>__<Finding>.png`` (see
+    :func:`~chestx.inference.overlays.write_heatmaps`). Heatmaps are dropped from the
+    returned predictions unless ``keep_heatmaps`` (a big folder's would not fit in memory).
+    Unreadable files are skipped and listed; raises :class:`ChestxError` when no image is
+    found or when every one fails.
     """
     paths = collect_images(inputs)
     if not paths:
@@ -207,6 +231,8 @@ def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
                 stem = stem if stems[stem] == 1 else f"{stem}_{stems[stem]}"
                 gt = None if truth is None else truth.get(prediction.image, [])
                 run.written += write_overlays(prediction, item.gray, out / "overlays", stem, gt)
+                if save_heatmaps:
+                    run.written += write_heatmaps(prediction, out / HEATMAP_DIR, stem, gt)
                 tables.add(prediction)
                 if len(run.predictions) % save_every == save_every - 1:
                     tables.write()

@@ -16,8 +16,8 @@ parameters and :func:`heatmap_to_boxes` is the one-call form.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -25,15 +25,19 @@ from scipy import ndimage
 
 from chestx.boxes import Box
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap, work_shape
+from chestx.localize.registration import Registration
 from chestx.registry import Registry
 
 
 class BoxGenerator(Protocol):
     """Anything called as ``generator(heatmap (S, S), image_size (H, W), finding,
-    probability=p)``; ``probability`` (the class's, or ``None``) may weigh the box scores."""
+    probability=p, registration=r)``; ``probability`` (the class's, or ``None``) may weigh
+    the box scores, ``registration`` places the map's cells on the image (``None``: equal
+    tiles, see :func:`chestx.localize.heatmaps.upsample_heatmap`)."""
 
     def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
-                 finding: str = "", probability: float | None = None) -> list[Box]: ...
+                 finding: str = "", probability: float | None = None,
+                 registration: Registration | None = None) -> list[Box]: ...
 
 
 #: Box generator classes by name (``chestx predict --box-method`` takes its choices here).
@@ -54,7 +58,8 @@ def build_generator(method: str = "paper", **params) -> BoxGenerator:
 
 def box_findings(heatmaps: np.ndarray, image_size: tuple[int, int], classes: Sequence[str],
                  findings: Sequence[str], generator: BoxGenerator,
-                 probabilities: np.ndarray | None = None) -> list[Box]:
+                 probabilities: np.ndarray | None = None,
+                 registration: Registration | None = None) -> list[Box]:
     """Boxes of ``findings`` (those among ``classes``) from their heatmaps.
 
     Parameters
@@ -66,13 +71,15 @@ def box_findings(heatmaps: np.ndarray, image_size: tuple[int, int], classes: Seq
     generator : a :class:`BoxGenerator`.
     probabilities : float ``(C,)``, the classes' probabilities, given to the generator for
         its box scores (``None``: unknown).
+    registration : where the maps' cells lie on the image (see :class:`BoxGenerator`).
     """
     boxes: list[Box] = []
     for name in findings:
         if name in classes:
             c = list(classes).index(name)
             p = None if probabilities is None else float(probabilities[c])
-            boxes.extend(generator(heatmaps[c], tuple(image_size), name, probability=p))
+            boxes.extend(generator(heatmaps[c], tuple(image_size), name, probability=p,
+                                   registration=registration))
     return boxes
 
 
@@ -82,11 +89,11 @@ def heatmap_to_boxes(heatmap: np.ndarray, image_size: tuple[int, int], method: s
     return build_generator(method, **params)(heatmap, image_size, finding)
 
 
-def _scaled_map(heatmap: np.ndarray, image_size: tuple[int, int],
-                work_size: int | None) -> tuple[np.ndarray, float, float]:
+def _scaled_map(heatmap: np.ndarray, image_size: tuple[int, int], work_size: int | None,
+                registration: Registration | None = None) -> tuple[np.ndarray, float, float]:
     """Upsample + scale to [0, 255] -> ``(map (h, w), image px per map px along y, along x)``."""
     shape = work_shape(image_size, work_size)
-    scaled = normalize_heatmap(upsample_heatmap(heatmap, shape))
+    scaled = normalize_heatmap(upsample_heatmap(heatmap, shape, registration))
     return scaled, image_size[0] / shape[0], image_size[1] / shape[1]
 
 
@@ -118,8 +125,9 @@ class ThresholdBoxGenerator:
     connectivity: int = 2
 
     def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
-                 finding: str = "", probability: float | None = None) -> list[Box]:
-        scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size)
+                 finding: str = "", probability: float | None = None,
+                 registration: Registration | None = None) -> list[Box]:
+        scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size, registration)
         structure = ndimage.generate_binary_structure(2, self.connectivity)
         boxes = []
         for threshold in self.thresholds:
@@ -182,11 +190,11 @@ class PeakBoxGenerator:
     background: str = "median"
 
     def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
-                 finding: str = "", probability: float | None = None) -> list[Box]:
+                 finding: str = "", probability: float | None = None,
+                 registration: Registration | None = None) -> list[Box]:
         heatmap = np.asarray(heatmap, dtype=np.float32)
-        scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size)
+        scaled, sy, sx = _scaled_map(heatmap, image_size, self.work_size, registration)
         floor = float(np.median(scaled)) if self.background == "median" else 0.0
-        cell = (scaled.shape[0] / heatmap.shape[0], scaled.shape[1] / heatmap.shape[1])
         levels = sorted(self.levels)
         boxes: list[Box] = []
         seeds: list[tuple[int, int]] = []
@@ -196,9 +204,7 @@ class PeakBoxGenerator:
         for row, col in heatmap_peaks(heatmap, self.min_peak):
             if len(seeds) >= self.max_boxes:
                 break
-            # the centre of the peak cell on the work map: where the upsampled peak lies
-            seed = (min(int((row + 0.5) * cell[0]), scaled.shape[0] - 1),
-                    min(int((col + 0.5) * cell[1]), scaled.shape[1] - 1))
+            seed = _cell_pixel((row, col), heatmap.shape, scaled.shape, registration)
             height = float(scaled[seed])
             if height <= floor or covered[seed]:
                 continue
@@ -214,6 +220,21 @@ class PeakBoxGenerator:
                 if box.area >= self.min_area:
                     boxes.append(box)
         return boxes
+
+
+def _cell_pixel(cell: tuple[int, int], cells: tuple[int, ...], shape: tuple[int, ...],
+                registration: Registration | None) -> tuple[int, int]:
+    """The pixel of a ``shape`` work map where the centre of ``cell`` of a ``cells`` map lies
+    (where the upsampled map has that cell's value)."""
+    seed = []
+    for index, count, side in zip(cell, cells[-2:], shape, strict=True):
+        if registration is None:
+            pixel = int((index + 0.5) * side / count)
+        else:
+            centre = registration.stride * index + registration.offset
+            pixel = round((centre + 0.5) * side / registration.input_size - 0.5)
+        seed.append(min(max(pixel, 0), side - 1))
+    return seed[0], seed[1]
 
 
 def _region(scaled: np.ndarray, seed: tuple[int, int],
@@ -251,20 +272,24 @@ class RegionBoxGenerator:
         (smaller: larger boxes). 0.6: on the simulated CAMs of
         ``tests/localize/test_generator_comparison.py`` it gives the best accuracy at
         AFP <= 1 at both IoBB > 0.5 and IoU > 0.3 among 0.4-0.8.
+    levels : finding -> level, overriding ``level`` for those findings (fitted on held-out
+        boxes, :mod:`chestx.localize.extent`).
     max_boxes : most boxes per heatmap.
     min_relative : weakest further region, as a fraction of the first one's height.
     work_size : longest side the heatmap is upsampled to (``None``: the full image size).
     """
 
     level: float = 0.6
+    levels: Mapping[str, float] = field(default_factory=dict)
     max_boxes: int = 1
     min_relative: float = 0.6
     work_size: int | None = 256
 
     def __call__(self, heatmap: np.ndarray, image_size: tuple[int, int],
-                 finding: str = "", probability: float | None = None) -> list[Box]:
+                 finding: str = "", probability: float | None = None,
+                 registration: Registration | None = None) -> list[Box]:
         scaled, sy, sx = _scaled_map(np.asarray(heatmap, dtype=np.float32), image_size,
-                                     self.work_size)
+                                     self.work_size, registration)
         floor = float(np.median(scaled))
         free = np.ones(scaled.shape, dtype=bool)
         boxes: list[Box] = []
@@ -275,7 +300,8 @@ class RegionBoxGenerator:
             first = height if first is None else first
             if height <= 0 or height < self.min_relative * first:
                 break
-            _, rows, cols = _region(scaled, seed, floor + self.level * height)
+            level = float(self.levels.get(finding, self.level))
+            _, rows, cols = _region(scaled, seed, floor + level * height)
             relative = height / first
             score = relative if probability is None else float(probability) * relative
             boxes.append(_box(rows, cols, sy, sx, score, finding))

@@ -6,13 +6,21 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from chestx.localize.registration import Registration, upsample_registered
 
-def upsample_heatmap(heatmap: np.ndarray | torch.Tensor, size: tuple[int, int]) -> np.ndarray:
+
+def upsample_heatmap(heatmap: np.ndarray | torch.Tensor, size: tuple[int, int],
+                     registration: Registration | None = None) -> np.ndarray:
     """Bilinear upsampling of one heatmap ``(S, S)`` (or a stack ``(C, S, S)``) to ``size``.
 
-    ``size`` is ``(H, W)``; returns float32 ``(H, W)`` (or ``(C, H, W)``). Pixel centres are
-    aligned as in image resizing (``align_corners=False``), so the map covers the whole image.
+    ``size`` is ``(H, W)``; returns float32 ``(H, W)`` (or ``(C, H, W)``). With
+    ``registration`` (:func:`chestx.inference.forward.registration_of` the model that
+    made the map) each cell is drawn at its receptive field's centre; without, the map is
+    resized as an image (``align_corners=False``: cell ``i`` at the middle of the ``i``-th of
+    ``S`` equal tiles), which is right only for maps that are not a network's cells.
     """
+    if registration is not None:
+        return upsample_registered(heatmap, size, registration)
     tensor = torch.as_tensor(heatmap, dtype=torch.float32)
     stacked = tensor[None] if tensor.ndim == 3 else tensor[None, None]
     out = F.interpolate(stacked, size=tuple(int(s) for s in size), mode="bilinear",

@@ -61,6 +61,17 @@ def _without_crc32() -> Iterator[None]:
         torch.serialization.set_crc32_options(previous)
 
 
+def update_checkpoint(path: str | os.PathLike, **keys) -> Path:
+    """Set ``keys`` in the checkpoint dict at ``path`` (e.g. the box extent fitted after
+    training), rewriting it atomically; the other keys are kept as they are."""
+    state = read_checkpoint(path)
+    state.update(keys)
+    path = Path(path)
+    with atomic_path(path) as tmp, _without_crc32():
+        torch.save(state, tmp)
+    return path
+
+
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu",
                     heatmap_size: int | None = None) -> ChestXNet:
     """Rebuild the model saved at ``path`` (config + weights), in eval mode; at heatmap side

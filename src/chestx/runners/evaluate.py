@@ -5,7 +5,7 @@ has ``BBox_List_2017.csv``, boxed by the protocol of :mod:`chestx.metrics.protoc
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,16 +16,19 @@ from torch.utils.data import Dataset
 
 from chestx.atomic import atomic_open
 from chestx.data.bbox_csv import BBOX_NAMES, read_bbox_list
-from chestx.data.images import read_gray
 from chestx.data.nih import find_images, read_data_entry
 from chestx.data.releases import DataOptions, Release, detect_release, open_dataset
 from chestx.data.releases.labelmap import release_label_space
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.inference.forward import localize_images
+from chestx.inference.boxed_maps import fit_box_extent, ground_truth_maps, save_ground_truth_maps
+from chestx.inference.forward import registration_of
 from chestx.inference.tables import PredictionTables, prediction_row
+from chestx.localize.extent import EXTENT_KEY, BoxExtent, level_overlaps
 from chestx.localize.generators import DEFAULT_METHOD
+from chestx.localize.heatmap_files import HEATMAP_DIR
 from chestx.localize.sources import DEFAULT_SOURCE
+from chestx.metrics.boxsets import BoxSets, calibration_and_scoring, image_patients
 from chestx.metrics.classification import auc_table, plot_roc
 from chestx.metrics.label_audit import radiologist_auc, read_mapping, read_radiologist_labels
 from chestx.metrics.localization import (
@@ -37,11 +40,16 @@ from chestx.metrics.localization import (
     write_boxes,
     write_scores,
 )
+from chestx.metrics.pointing import extent_summary, extent_table, pointing_hits, pointing_scores
 from chestx.metrics.protocol import ground_truth_findings, protocol_boxes
 from chestx.models import ChestXNet
-from chestx.models.checkpoint import at_heatmap_size, finest_heatmap_size, model_from_state
+from chestx.models.checkpoint import (
+    at_heatmap_size,
+    finest_heatmap_size,
+    model_from_state,
+    update_checkpoint,
+)
 from chestx.models.state import read_checkpoint
-from chestx.progress import track
 from chestx.synth.cohort import MANIFEST, PLANTED_FINDINGS
 from chestx.training.distributed import default_workers, resolve_device
 from chestx.training.loaders import image_dataset, split_ids
@@ -66,6 +74,9 @@ class Evaluation:
     recipe: dict = field(default_factory=dict)
     radiologists: pd.DataFrame | None = None
     left_out: dict[str, str] = field(default_factory=dict)
+    checkpoint: Path | None = None
+    split: str = "test"
+    validation_ids: list[str] = field(default_factory=list)
 
 
 def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
@@ -77,7 +88,9 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         radiologist_labels: str | os.PathLike | None = None,
                         heatmap: str = DEFAULT_SOURCE,
                         heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE,
-                        options: DataOptions | None = None) -> Evaluation:
+                        options: DataOptions | None = None,
+                        calibrate_boxes: str | os.PathLike | None = None,
+                        save_heatmaps: bool = False) -> Evaluation:
     """Evaluate ``checkpoint`` on part ``split`` (train, val, test or all) of dataset ``data``.
 
     The split mode and seed default to those the run was trained with (so ``test`` is the
@@ -89,7 +102,8 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     ``heatmap_size``; ``None``: as trained). With ``radiologist_labels`` (a radiologist
     label file, see :mod:`chestx.metrics.label_audit`) also ``out/radiologist_auc.csv``:
     the AUC against those labels beside the AUC against the dataset's own, on the split's
-    images that have them. ``workers`` ``None``:
+    images that have them. ``calibrate_boxes`` (a box list) and ``save_heatmaps``: see
+    :func:`add_localization`. ``workers`` ``None``:
     :func:`chestx.training.distributed.default_workers`.
 
     ``data`` may be any release :func:`chestx.data.releases.open_dataset` reads (``options``
@@ -124,10 +138,14 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                                        labels, threshold, left_out)
     evaluation.dataset = dataset
     evaluation.recipe = _recipe_of(state)
+    evaluation.checkpoint, evaluation.split = Path(checkpoint), split
+    if split != "val" and mode is not None:
+        evaluation.validation_ids = list(split_ids(data, mode, seed, options).get("val", []))
     if radiologist_labels is not None:
         evaluation.radiologists = _against_radiologists(evaluation, data, radiologist_labels)
     add_localization(evaluation, data, progress=progress, heatmap=heatmap,
-                     heatmap_size=heatmap_size, release=release)
+                     heatmap_size=heatmap_size, release=release,
+                     calibrate_boxes=calibrate_boxes, save_heatmaps=save_heatmaps)
     return evaluation
 
 
@@ -216,71 +234,56 @@ def planted_summary(evaluation: Evaluation, data: str | os.PathLike) -> str | No
             f"{planted.mean():.4f}")
 
 
-def _read_ground_truth(root: Path, names: Sequence[str], paths: dict[str, Path],
-                       problems: dict[str, str]) -> tuple[list[np.ndarray], list[str]]:
-    images, kept = [], []
-    for name in names:
-        try:
-            if name not in paths:
-                raise ChestxError(f"{root / 'images' / name}: image not found")
-            images.append(read_gray(paths[name]))
-            kept.append(name)
-        except ChestxError as exc:
-            problems[name] = str(exc)
-    return images, kept
-
-
 def localize_ground_truth(model: torch.nn.Module, root: str | os.PathLike, gt: pd.DataFrame,
                           methods: Sequence[str] = (DEFAULT_METHOD, "paper"),
                           batch_size: int = 8, progress: bool = True,
-                          heatmap: str = DEFAULT_SOURCE, paths: dict[str, Path] | None = None
+                          heatmap: str = DEFAULT_SOURCE, paths: dict[str, Path] | None = None,
+                          extent: BoxExtent | None = None
                           ) -> tuple[dict[str, pd.DataFrame], dict[str, str]]:
     """Box every ground-truth image of ``gt`` (a ``read_bbox_list`` frame) under ``root``
-    by the protocol of :mod:`chestx.metrics.protocol`, from heatmap source ``heatmap``.
+    by the protocol of :mod:`chestx.metrics.protocol`, from heatmap source ``heatmap``
+    (``region`` boxes at the levels of ``extent``).
 
     Returns ``({method: PRED frame (Image Index,Finding Label,x,y,w,h,score)}, problems)``:
     boxes in pixels of the stored images; ``problems`` maps each image that was missing or
     unreadable (and is skipped) to a one-line message. ``paths`` (Image Index -> file) of a
     release's images; default: the images found under ``root`` in NIH's layout.
     """
-    paths = paths if paths is not None else find_images(root)
-    wanted = ground_truth_findings(gt)
-    problems: dict[str, str] = {}
-    names = list(wanted)
-    chunks = [names[i:i + batch_size] for i in range(0, len(names), batch_size)]
+    maps, problems = ground_truth_maps(model, paths if paths is not None else find_images(root),
+                                       gt, batch_size, progress, heatmap)
+    return _boxes_of(model, maps, gt, methods, extent), problems
 
-    def heatmaps() -> Iterator[tuple[str, tuple[int, int], Sequence[str], np.ndarray]]:
-        for chunk in track(chunks, "localizing", enabled=progress):
-            images, kept = _read_ground_truth(Path(root), chunk, paths, problems)
-            asked = sorted({f for name in kept for f in wanted[name]})
-            for p in localize_images(model, images, findings=[], batch_size=batch_size,
-                                     names=kept, heatmap=heatmap, heatmap_classes=asked):
-                yield p.image, p.image_size, p.classes, p.heatmaps, p.probabilities
 
-    return protocol_boxes(heatmaps(), wanted, methods), problems
+def _boxes_of(model, maps, gt, methods, extent: BoxExtent | None) -> dict[str, pd.DataFrame]:
+    params = {m: (extent or BoxExtent()).generator_params(m) for m in methods}
+    return protocol_boxes(maps, ground_truth_findings(gt), methods, registration_of(model),
+                          params)
 
 
 def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | os.PathLike,
                                 methods: Sequence[str] | None = None, batch_size: int = 8,
                                 progress: bool = True, echo=print,
                                 image_ids: Sequence[str] | None = None,
-                                heatmap: str = DEFAULT_SOURCE,
+                                heatmap: str = DEFAULT_SOURCE, extent: BoxExtent | None = None,
+                                scope: str = "", save_heatmaps: bool = False,
                                 release: Release | None = None) -> dict[str, pd.DataFrame]:
     """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
 
     Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
-    default generator, then the paper's, then ``peak``), from one pass of heatmap source
-    ``heatmap``. For the first method writes ``out_dir/boxes.csv`` and
-    ``out_dir/localization.csv``; for each other method ``boxes_<method>.csv`` and
-    ``localization_<method>.csv`` (each with its generator and heatmap source in its
-    columns); ``out_dir/froc.png``, the accuracy-against-AFP curves of every method.
-    Prints the Table 4 and Table 7 layouts (Acc., AFP, Acc. at AFP <= 1) of every method,
-    titled with the generator that made the boxes, and one summary line per method. Only the
+    default generator, then the paper's, then ``peak``; ``region`` at the levels of
+    ``extent``), from one pass of heatmap source ``heatmap``. For the first method writes
+    ``out_dir/boxes.csv`` and ``out_dir/localization.csv`` (with the pointing game's rows,
+    :mod:`chestx.metrics.pointing`); for each other method ``boxes_<method>.csv`` and
+    ``localization_<method>.csv``; ``box_extent.csv``, the accuracy across the level;
+    ``froc.png``, the accuracy-against-AFP curves of every method; with ``save_heatmaps``
+    ``heatmaps/<stem>__<Finding>.png``. Prints ``scope`` (which boxes are scored), the
+    Table 4 and Table 7 layouts of every method and one summary line per method. Only the
     ground-truth images among ``image_ids`` (when given) that can be read are used. Returns
     ``{method: scores}`` (empty when no ground-truth image is left). The boxes are
     ``release.boxes`` when given (VinDr-CXR, RSNA), else ``root/BBox_List_2017.csv``.
     """
     methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper", "peak"]))
+    extent = extent or BoxExtent()
     gt = release.boxes if release is not None else read_bbox_list(root)
     gt = gt[list(gt.columns[:6])]  # one box per row, whatever reader drew it
     if image_ids is not None:
@@ -288,26 +291,40 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     if gt.empty:
         echo("localization: no ground-truth boxes on the evaluated images; skipped")
         return {}
-    boxes, problems = localize_ground_truth(model, root, gt, methods, batch_size, progress,
-                                            heatmap, release.image_paths() if release else None)
+    paths = release.image_paths() if release is not None else find_images(root)
+    maps, problems = ground_truth_maps(model, paths, gt, batch_size, progress, heatmap)
     for problem in problems.values():
         echo(f"skipped: {problem}")
     gt = gt[~gt["Image Index"].isin(set(problems))]  # scored on the images that were read
     if gt.empty:
         raise ChestxError(f"{root}: none of the ground-truth images could be read")
+    out_dir = Path(out_dir)
+    boxes = _boxes_of(model, maps, gt, methods, extent)
+    registration = registration_of(model)
+    pointing = pointing_scores(pointing_hits(maps, gt, registration), gt, methods[0], heatmap)
     results = {}
     for i, method in enumerate(methods):
         suffix = "" if i == 0 else f"_{method}"
-        write_boxes(boxes[method], Path(out_dir) / f"boxes{suffix}.csv")
+        write_boxes(boxes[method], out_dir / f"boxes{suffix}.csv")
         results[method] = localization_scores(boxes[method], gt, generator=method,
                                               heatmap=heatmap)
-        write_scores(results[method], out_dir, f"localization{suffix}.csv")
-    plot_froc({m: boxes[m] for m in methods}, gt, Path(out_dir) / "froc.png",
+        rows = pd.concat([results[method], pointing]) if i == 0 else results[method]
+        write_scores(rows, out_dir, f"localization{suffix}.csv")
+    sweep = extent_table(level_overlaps(maps, gt, registration=registration), extent)
+    write_scores(sweep, out_dir, "box_extent.csv")
+    if save_heatmaps:
+        save_ground_truth_maps(maps, gt, out_dir / HEATMAP_DIR, registration)
+    plot_froc({m: boxes[m] for m in methods}, gt, out_dir / "froc.png",
               title=f"{heatmap} heatmaps, {gt['Image Index'].nunique()} images")
-    echo(f"localization: {gt['Image Index'].nunique()} images, {len(gt)} ground-truth boxes")
+    echo(f"localization: {gt['Image Index'].nunique()} images, {len(gt)} ground-truth boxes"
+         + (f"; {scope}" if scope else ""))
     for method in methods:
         for measure in ("iobb", "iou"):
             echo(format_table(results[method], measure, title=True) + "\n")
+    echo(extent_summary(sweep))
+    echo("pointing game (map maximum inside a box): " + ", ".join(
+        f"{f} {a:.2f}" for f, a in zip(pointing["finding"], pointing["acc"], strict=True))
+        + f"; mean {pointing['acc'].mean():.4f}")
     for method, scores in results.items():
         echo(summary_line(method, scores))
     return results
@@ -315,16 +332,22 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
 
 def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
                      echo=print, heatmap: str = DEFAULT_SOURCE,
-                     heatmap_size: int | None = None, release: Release | None = None) -> None:
+                     heatmap_size: int | None = None, release: Release | None = None,
+                     calibrate_boxes: str | os.PathLike | None = None,
+                     save_heatmaps: bool = False) -> None:
     """The localization step of ``chestx evaluate`` (the end of :func:`evaluate_checkpoint`).
 
     When ``data`` has ground-truth boxes (``BBox_List_2017.csv``, or a VinDr-CXR or RSNA
-    root: ``release.boxes``), boxes the ground-truth images among the
-    evaluated ones with ``evaluation.model`` (see :func:`evaluate_model_localization`), from
+    root: ``release.boxes``), fits the box extent on held-out boxes and scores the others
+    (:func:`chestx.metrics.boxsets.calibration_and_scoring`: the boxes of
+    ``calibrate_boxes``, else of the validation images, else a patient-wise half of the
+    evaluated ones) with ``evaluation.model`` (see :func:`evaluate_model_localization`), from
     heatmap source ``heatmap``, the model rebuilt at ``heatmap_size`` when given (same
     weights, see :func:`chestx.models.checkpoint.at_heatmap_size`; where that side needs
-    pooling or cannot be reached, the finest that can), and adds
-    ``boxes``/``localization`` (and ``*_paper``, ``*_peak``, ``froc``) to ``evaluation.files``.
+    pooling or cannot be reached, the finest that can). The fitted extent goes into the
+    checkpoint (``evaluation.checkpoint``, when set) under
+    :data:`chestx.localize.extent.EXTENT_KEY`. Adds ``boxes``/``localization`` (and
+    ``*_paper``, ``*_peak``, ``box_extent``, ``froc``) to ``evaluation.files``.
     """
     root = Path(data)
     if release is None and not any((root / name).is_file() for name in BBOX_NAMES):
@@ -337,14 +360,63 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
     model = evaluation.model
     if heatmap_size is not None and hasattr(model, "transition"):
         model = at_heatmap_size(model, finest_heatmap_size(model, heatmap_size))
+    checkpoint = getattr(evaluation, "checkpoint", None)
+    gt = release.boxes if release is not None else read_bbox_list(root)
+    gt = gt[list(gt.columns[:6])]
+    images = release.image_paths() if release is not None else find_images(root)
+    sets = _box_sets(gt, root, evaluation, calibrate_boxes)
+    extent, scope = BoxExtent(), "no boxes left to fit the box extent: default level"
+    if sets is not None:
+        paths = images | (_file_images(calibrate_boxes) if calibrate_boxes else {})
+        extent, problems = fit_box_extent(model, paths, sets.calibrate, sets.calibrated_on,
+                                          progress=progress, heatmap=heatmap)
+        for problem in problems.values():
+            echo(f"skipped (calibration): {problem}")
+        scope = sets.describe()
+        echo("box extent (region level per finding): " + ", ".join(
+            f"{f} {v:g}" for f, v in extent.levels.items()) + f"; fitted on {sets.calibrated_on}")
+        if checkpoint is not None:
+            update_checkpoint(checkpoint, **{EXTENT_KEY: extent.to_dict()})
+    scored = sets.score["Image Index"].unique().tolist() if sets else evaluation.image_ids
     results = evaluate_model_localization(model, release.root if release else root,
-                                          evaluation.out,
-                                          progress=progress, echo=echo,
-                                          image_ids=evaluation.image_ids, heatmap=heatmap,
+                                          evaluation.out, progress=progress, echo=echo,
+                                          image_ids=scored, heatmap=heatmap, extent=extent,
+                                          scope=scope, save_heatmaps=save_heatmaps,
                                           release=release)
     for i, method in enumerate(results):
         suffix = "" if i == 0 else f"_{method}"
         evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"
         evaluation.files[f"localization{suffix}"] = evaluation.out / f"localization{suffix}.csv"
     if results:
+        evaluation.files["box_extent"] = evaluation.out / "box_extent.csv"
         evaluation.files["froc"] = evaluation.out / "froc.png"
+
+
+def _file_images(path: str | os.PathLike) -> dict[str, Path]:
+    """Images beside a calibration box file (``FOLDER/images/`` next to it), if any."""
+    folder = Path(path).parent
+    return find_images(folder) if (folder / "images").is_dir() else {}
+
+
+def _box_sets(gt: pd.DataFrame, root: Path, evaluation, calibrate_boxes) -> BoxSets | None:
+    """Calibration and scoring boxes of an evaluation among ``gt`` (``None``: too few boxes
+    to fit on some and score others: all are scored, at the default level)."""
+    scored = gt[gt["Image Index"].isin(set(evaluation.image_ids))]
+    given = read_bbox_list(calibrate_boxes) if calibrate_boxes else None
+    validation_ids = getattr(evaluation, "validation_ids", None) or []
+    validation = gt[gt["Image Index"].isin(set(validation_ids))]
+    entry = _data_entry_or_none(root)
+    patients = image_patients(entry) if entry is not None else {}
+    sets = calibration_and_scoring(scored, validation, given,
+                                   str(calibrate_boxes or ""), patients,
+                                   getattr(evaluation, "split", "test"))
+    if sets.calibrate.empty or sets.score.empty:
+        return None
+    return sets
+
+
+def _data_entry_or_none(root: Path) -> pd.DataFrame | None:
+    try:
+        return read_data_entry(root)
+    except ChestxError:
+        return None

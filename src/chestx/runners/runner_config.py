@@ -14,7 +14,11 @@ from chestx.data.dataset_config import (
 )
 from chestx.fields import option
 from chestx.findings import DEFAULT_THRESHOLD
-from chestx.inference.predict_config import heatmap_option, heatmap_size_option
+from chestx.inference.predict_config import (
+    heatmap_option,
+    heatmap_size_option,
+    save_heatmaps_option,
+)
 
 
 @dataclass
@@ -37,6 +41,12 @@ class EvaluateConfig:
                                        "dataset's own.")
     heatmap: str = heatmap_option()
     heatmap_size: int | None = heatmap_size_option()
+    calibrate_boxes: Path | None = option(None, "Box list (BBox_List_2017.csv form) whose "
+                                          "boxes fit the box extent per finding (default: the "
+                                          "validation images' boxes, else a patient-wise half "
+                                          "of the evaluated ones; the fit is saved in the "
+                                          "checkpoint).")
+    save_heatmaps: bool = save_heatmaps_option()
     dataset: str | None = dataset_option()
     uncertain: str = uncertain_option()
     views: str | None = views_option()

@@ -115,7 +115,7 @@ def create_app(predictor: Predictor, model_info: dict | None = None,
         prediction = (await run_in_threadpool(
             predictor.predict_grays, [gray], [upload.filename]))[0]
         result_id = store.add(StoredResult(display_image(gray), prediction.heatmaps,
-                                           prediction.classes))
+                                           prediction.classes, prediction.registration))
         base = f"{request.scope.get('root_path', '')}/api/results/{result_id}"
         body = prediction.to_dict()
         del body["image"], body["source"]

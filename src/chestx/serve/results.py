@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from chestx.localize.heatmaps import normalize_heatmap, upsample_heatmap
+from chestx.localize.registration import Registration
 
 #: Longest side of the image the page shows (the heatmap PNG is rendered to the same size).
 DISPLAY_MAX_SIDE = 1024
@@ -28,11 +29,13 @@ HEATMAP_MAX_SIDE = 512
 @dataclass(frozen=True)
 class StoredResult:
     """One prediction kept for the page: ``display`` is ``uint8 (h, w)``, ``heatmaps``
-    is ``float32 (C, S, S)`` and ``classes`` names its first axis."""
+    is ``float32 (C, S, S)`` and ``classes`` names its first axis; ``registration`` places
+    the maps' cells on the image (:func:`chestx.inference.forward.registration_of`)."""
 
     display: np.ndarray
     heatmaps: np.ndarray
     classes: tuple[str, ...]
+    registration: Registration | None = None
 
 
 class ResultStore:
@@ -78,7 +81,8 @@ def png_bytes(pixels: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def heatmap_rgba(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet") -> np.ndarray:
+def heatmap_rgba(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet",
+                 registration: Registration | None = None) -> np.ndarray:
     """A class activation map ``(S, S)`` -> coloured ``uint8 (H, W, 4)`` at ``size = (H, W)``.
 
     The map is stretched to ``[0, 1]`` over this image (min-max, like the paper's heatmap
@@ -87,7 +91,7 @@ def heatmap_rgba(heatmap: np.ndarray, size: tuple[int, int], cmap: str = "jet") 
     """
     from matplotlib import colormaps
 
-    values = normalize_heatmap(upsample_heatmap(heatmap, size), top=1.0)
+    values = normalize_heatmap(upsample_heatmap(heatmap, size, registration), top=1.0)
     rgba = colormaps[cmap](values)
     rgba[..., 3] = np.clip(0.15 + 1.1 * values, 0.0, 1.0)
     return (rgba * 255.0 + 0.5).astype(np.uint8)
@@ -98,4 +102,5 @@ def heatmap_png(result: StoredResult, index: int, max_side: int = HEATMAP_MAX_SI
     height, width = result.display.shape
     scale = min(1.0, max_side / max(height, width))
     size = (max(1, round(height * scale)), max(1, round(width * scale)))
-    return png_bytes(heatmap_rgba(result.heatmaps[index], size))
+    return png_bytes(heatmap_rgba(result.heatmaps[index], size,
+                                  registration=result.registration))

@@ -97,7 +97,9 @@ def load_app(checkpoint: str | os.PathLike, threshold: float = DEFAULT_THRESHOLD
              max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, max_results: int = 64,
              heatmap: str = DEFAULT_SOURCE, heatmap_size: int | None = None):
     """Load ``checkpoint`` and build the app (boxes for every finding, for the viewer), with
-    heatmap source ``heatmap`` at heatmap side ``heatmap_size`` (``None``: as trained)."""
+    heatmap source ``heatmap`` at heatmap side ``heatmap_size`` (``None``: see
+    :meth:`chestx.inference.Predictor.from_checkpoint`) and the box extent the checkpoint
+    stores."""
     if not Path(checkpoint).is_file():
         raise ChestxError(f"{checkpoint}: checkpoint not found")
     if max_upload_mb <= 0:

@@ -5,23 +5,21 @@ Chunk by chunk (:data:`LIST_CHUNK` studies): first the listing, on one connectio
 after it: one instance-level query for :data:`LIST_BATCH` studies at a time, with the series
 keys (:mod:`~chestx.database.pacs.plan`); :mod:`~chestx.database.pacs.selection` decides
 (frontal CR/DX and reports are taken; CT, laterals and the rest are listed in
-``retrieve_skipped.csv``), and
-what to fetch and where it lands is recorded in the :class:`~chestx.database.pacs.jobstate.JobState`
-before anything is fetched. Then the workers fetch: ``--max-concurrent`` studies in flight,
-on at most ``connections`` connections (DIMSE: ``--max-associations``); each worker opens
-its connection at its first request, sends its requests back to back (whole studies in one
-request, several studies per request where studies in flight outnumber connections) and
-closes it when no study is left. What arrives is written as it came (no decode, no re-encode;
-de-identified in memory and written once with ``--deidentify``), atomically; an instance
-whose file is already there (a run killed between writing and recording) is recorded, not
-fetched again. Timeouts, 5xx answers and aborted associations are retried with exponential
-backoff; a study that still fails is listed with its reason in ``retrieve_failed.csv`` and
-the others go on; a PACS that cannot be reached (or refuses us) stops the job with one line,
-and the rerun resumes.
+``retrieve_skipped.csv``), and what to fetch and where it lands is recorded in the
+:class:`~chestx.database.pacs.jobstate.JobState` before anything is fetched. Then the workers
+fetch: ``--max-concurrent`` studies in flight, on at most ``connections`` connections (DIMSE:
+``--max-associations``); each worker opens its connection at its first request, sends its
+requests back to back (whole studies in one request, several studies per request where
+studies in flight outnumber connections) and closes it when no study is left. What arrives is
+written as it came (no decode, no re-encode; de-identified in memory and written once with
+``--deidentify``), atomically; an instance whose file is already there (a run killed between
+writing and recording) is recorded, not fetched again. Timeouts, 5xx answers and aborted
+associations are retried with exponential backoff; a study that still fails is listed with its
+reason in ``retrieve_failed.csv`` and the others go on; a PACS that cannot be reached (or
+refuses us) stops the job with one line, and the rerun resumes.
 
-With de-identification the state, the lists and the key name source identifiers, so they live
-in the private folder beside ``DIR`` (:func:`chestx.database.pacs.deidentify.default_key_path`),
-never inside it.
+With de-identification the state, the lists and the key name source identifiers: they live in
+the private folder beside ``DIR`` (:func:`~.deidentify.default_key_path`), never inside it.
 """
 
 from __future__ import annotations
