@@ -289,9 +289,11 @@ def evaluate_command(
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     workers: int | None = typer.Option(None, "--workers", help="DataLoader processes "
                                        "(default 0 on a CPU of <= 4 cores)."),
-    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
-                                    help="Probability at which predictions.csv calls a "
-                                    "finding positive (Finding Labels)."),
+    threshold: float | None = typer.Option(None, "--threshold", min=0.0, max=1.0,
+                                           help="Probability at which predictions.csv calls "
+                                           "every finding positive (default: the "
+                                           "checkpoint's per-finding operating point, else "
+                                           f"{DEFAULT_THRESHOLD})."),
     labels: Path | None = typer.Option(None, "--labels", help="Radiologist labels (e.g. "
                                        "google2019_nih-chest-xray-labels.csv.gz): also the "
                                        "AUC against them, beside the dataset's own."),
@@ -556,6 +558,67 @@ def pacs_retrieve_command(
                    f"from the data); {s.flagged} files flagged for burned-in annotation")
 
 
+# ------------------------------------------- trust: calibrate, model card, operating points
+_OPERATING_POINT_HELP = ("Per-finding thresholds chosen on the validation images: youden, "
+                         "sensitivity=0.95 or specificity=0.95 (default: the checkpoint's).")
+
+
+@app.command("calibrate")
+def calibrate_command(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A run's best.pt (updated in "
+                                    "place)."),
+    data: Path = typer.Option(..., "--data", help="The dataset it was trained on (NIH layout)."),
+    operating_point: str = typer.Option("youden", "--operating-point",
+                                        help="Thresholds to store: youden, sensitivity=0.95 "
+                                        "or specificity=0.95."),
+    detector: str | None = typer.Option(None, "--detector", help="Out-of-distribution "
+                                        "detector: mahalanobis (default) or energy."),
+    quantile: float = typer.Option(0.99, "--quantile", min=0.5, max=1.0, help="Flag images "
+                                   "scoring above this quantile of the validation images."),
+    batch_size: int = typer.Option(16, "--batch-size", min=1),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    threads: int = typer.Option(0, "--threads", help="CPU threads (0: torch's default)."),
+) -> None:
+    """Store out-of-distribution statistics, temperatures and operating points in a checkpoint:
+    fitted on its training and validation images, scored on its test images."""
+    from chestx.training.distributed import resolve_device
+    from chestx.training.trust_fit import calibrate_checkpoint, trust_line
+
+    _threads(threads)
+    done = calibrate_checkpoint(checkpoint, data, operating_point, detector, quantile,
+                                batch_size, resolve_device(device))
+    typer.echo(trust_line(done))
+    test = done.state.metrics.get("test")
+    if test:
+        findings = test["findings"].values()
+        before = [f["ece_before"] for f in findings if math.isfinite(f["ece_before"])]
+        after = [f["ece_after"] for f in findings if math.isfinite(f["ece_after"])]
+        typer.echo(f"test ({test['images']} images): mean ECE {sum(before) / len(before):.4f}"
+                   f" -> {sum(after) / len(after):.4f}; {test['flagged']:.1%} flagged out of "
+                   "distribution")
+
+
+@app.command("card")
+def card_command(
+    checkpoint: Path = typer.Option(..., "--checkpoint", help="A calibrated checkpoint."),
+    out: Path | None = typer.Option(None, "--out", help="Write the card here (Markdown) "
+                                    "instead of printing it."),
+) -> None:
+    """The model card: training data, per-finding metrics, calibration, out-of-distribution
+    threshold, intended use and limits."""
+    from chestx.atomic import atomic_open
+    from chestx.models.state import read_checkpoint
+    from chestx.trust.card import model_card
+
+    card = model_card(read_checkpoint(checkpoint), str(checkpoint))
+    if out is None:
+        typer.echo(card, nl=False)
+        return
+    with atomic_open(out) as handle:
+        handle.write(card)
+    typer.echo(f"wrote {out}")
+
+
 # ------------------------------------------------------ use (issue: predict/serve/export)
 @app.command("predict")
 def predict_command(
@@ -565,8 +628,13 @@ def predict_command(
     out: Path | None = typer.Option(None, "--out",
                                     help="Write predictions.csv, boxes.csv and overlays/ here."),
     as_json: bool = typer.Option(False, "--json", help="Print all predictions as JSON."),
-    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
-                                    help="Probability at which a finding is positive and boxed."),
+    threshold: float | None = typer.Option(None, "--threshold", min=0.0, max=1.0,
+                                           help="Probability at which every finding is "
+                                           "positive and boxed (default: the checkpoint's "
+                                           "per-finding operating point, else "
+                                           f"{DEFAULT_THRESHOLD})."),
+    operating_point: str | None = typer.Option(None, "--operating-point",
+                                               help=_OPERATING_POINT_HELP),
     batch_size: int = typer.Option(8, "--batch-size", min=1, help="Images per forward pass."),
     box_method: str | None = typer.Option(None, "--box-method", "--method",
                                           help="Heatmap-to-box method (default: peak)."),
@@ -599,7 +667,9 @@ def predict_command(
     _check_heatmap(heatmap)
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold,
                                           box_method=box_method, batch_size=batch_size,
-                                          heatmap=heatmap, heatmap_size=heatmap_size)
+                                          heatmap=heatmap, heatmap_size=heatmap_size,
+                                          operating_point=operating_point)
+    typer.echo(predictor.describe(), err=True)
     truth = boxes_by_image(read_bbox_list(gt)) if gt is not None else None
     run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume,
                         truth=truth)
@@ -610,7 +680,9 @@ def predict_command(
     else:
         for prediction in run.predictions:
             typer.echo(summary_line(prediction))
-    typer.echo(f"{len(run.predictions)} images predicted, {len(run.skipped)} skipped"
+    flagged = sum(bool(getattr(p, "out_of_distribution", False)) for p in run.predictions)
+    typer.echo(f"{len(run.predictions)} images predicted ({flagged} out of distribution), "
+               f"{len(run.skipped)} skipped"
                + (f", {run.resumed} done before" if resume else "")
                + (f"; wrote {out}/predictions.csv, boxes.csv, overlays/" if out else ""),
                err=as_json)
@@ -627,8 +699,12 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host",
                              help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(8000, "--port", help="TCP port."),
-    threshold: float = typer.Option(DEFAULT_THRESHOLD, "--threshold", min=0.0, max=1.0,
-                                    help="Probability shown as positive."),
+    threshold: float | None = typer.Option(None, "--threshold", min=0.0, max=1.0,
+                                           help="Probability shown as positive for every "
+                                           "finding (default: the checkpoint's per-finding "
+                                           f"operating point, else {DEFAULT_THRESHOLD})."),
+    operating_point: str | None = typer.Option(None, "--operating-point",
+                                               help=_OPERATING_POINT_HELP),
     max_upload_mb: float = typer.Option(50.0, "--max-upload-mb", help="Largest upload accepted."),
     heatmap: str = typer.Option("cam", "--heatmap", help=_HEATMAP_HELP),
     heatmap_size: int | None = typer.Option(None, "--heatmap-size", help=_HEATMAP_SIZE_HELP),
@@ -638,7 +714,8 @@ def serve_command(
 
     _check_heatmap(heatmap)
     app_ = load_app(checkpoint, threshold=threshold, max_upload_mb=max_upload_mb,
-                    heatmap=heatmap, heatmap_size=heatmap_size)
+                    heatmap=heatmap, heatmap_size=heatmap_size, operating_point=operating_point)
+    typer.echo(app_.state.predictor.describe(), err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: listening on {host}: anyone who can reach this machine can "
                    "upload images and read results", err=True)

@@ -39,6 +39,11 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, epoch: int 
         "chestx_version": __version__,
         **extra,
     }
+    return write_state(path, state)
+
+
+def write_state(path: str | os.PathLike, state: dict) -> Path:
+    """Write a checkpoint dict atomically (a read-modify-write keeps every key)."""
     path = Path(path)
     with atomic_path(path) as tmp, _without_crc32():
         torch.save(state, tmp)

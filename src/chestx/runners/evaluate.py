@@ -1,6 +1,7 @@
 """What ``chestx evaluate`` runs: a checkpoint on a split of a dataset folder ->
-``predictions.csv``, ``auc.csv``, ``roc.png`` (and the localization outputs when the folder
-has ``BBox_List_2017.csv``, boxed by the protocol of :mod:`chestx.metrics.protocol`)."""
+``predictions.csv``, ``auc.csv``, ``roc.png``, ``calibration.csv``, ``calibration.png`` (and
+the localization outputs when the folder has ``BBox_List_2017.csv``, boxed by the protocol of
+:mod:`chestx.metrics.protocol`)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ from chestx.atomic import atomic_open
 from chestx.data.images import read_gray
 from chestx.data.nih import BBOX_NAMES, find_images, read_bbox_list, read_data_entry
 from chestx.errors import ChestxError
-from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.forward import localize_images
 from chestx.inference.tables import PredictionTables, prediction_row
 from chestx.localize.generators import DEFAULT_METHOD
@@ -43,6 +43,9 @@ from chestx.synth.cohort import MANIFEST, PLANTED_FINDINGS
 from chestx.training.distributed import default_workers, resolve_device
 from chestx.training.loaders import image_dataset, split_ids
 from chestx.training.validation import predict
+from chestx.trust.features import capture
+from chestx.trust.scoring import Scored, score_outputs, write_calibration
+from chestx.trust.state import trust_of
 
 
 @dataclass
@@ -69,7 +72,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         split_mode: str | None = None, seed: int | None = None,
                         batch_size: int = 16, device: str = "auto", workers: int | None = None,
                         use_cache: bool = True, progress: bool = True,
-                        threshold: float = DEFAULT_THRESHOLD,
+                        threshold: float | None = None,
                         radiologist_labels: str | os.PathLike | None = None,
                         heatmap: str = DEFAULT_SOURCE,
                         heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE) -> Evaluation:
@@ -104,10 +107,15 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     dataset = image_dataset(data, ids, num_classes, model.config.image_size, use_cache)
     target = resolve_device(device)
     workers = default_workers(target) if workers is None else workers
-    probabilities, labels, kept, _ = predict(model, dataset, batch_size, target, workers,
-                                             progress=progress)
-    evaluation = _write_classification(model, data, Path(out), split, kept, probabilities,
-                                       labels, threshold)
+    trust = trust_of(state, checkpoint)
+    with capture(model) as caught:  # pooled features for the out-of-distribution score
+        _, labels, kept, logits = predict(model, dataset, batch_size, target, workers,
+                                          progress=progress)
+    scored = score_outputs(trust, logits, caught.arrays()[0], threshold)
+    evaluation = _write_classification(model, data, Path(out), split, kept, scored, labels)
+    evaluation.files |= write_calibration(
+        Path(out), scored, labels, model.classes, trust,
+        f"{model.config.backbone} on {Path(data).name} ({split}, n={len(kept)})")
     evaluation.dataset = dataset
     evaluation.recipe = _recipe_of(state)
     if radiologist_labels is not None:
@@ -118,14 +126,16 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
 
 
 def _write_classification(model: ChestXNet, data: str | os.PathLike, out: Path, split: str,
-                          kept: list[str], probabilities: np.ndarray, labels: np.ndarray,
-                          threshold: float) -> Evaluation:
-    """Write ``predictions.csv``, ``auc.csv`` and ``roc.png`` of one evaluation."""
+                          kept: list[str], scored: Scored, labels: np.ndarray) -> Evaluation:
+    """Write ``predictions.csv`` (calibrated probabilities, per-finding thresholds,
+    out-of-distribution columns), ``auc.csv`` and ``roc.png`` of one evaluation."""
+    probabilities = scored.after
     table = auc_table(labels, probabilities, model.classes)
     tables = PredictionTables(out, model.classes)
     paths = find_images(data)
-    tables.rows = [prediction_row(name, str(paths.get(name, "")), model.classes, row, threshold)
-                   for name, row in zip(kept, probabilities, strict=True)]
+    tables.rows = [prediction_row(name, str(paths.get(name, "")), model.classes, row,
+                                  scored.thresholds, scored.cells(n))
+                   for n, (name, row) in enumerate(zip(kept, probabilities, strict=True))]
     files = {"predictions": tables.write_predictions(), "auc": out / "auc.csv",
              "roc": out / "roc.png"}
     with atomic_open(files["auc"]) as handle:

@@ -16,12 +16,13 @@ tensors and its own result id.
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -29,6 +30,7 @@ from chestx import __version__
 from chestx.inference import Predictor
 from chestx.serve.results import ResultStore, StoredResult, display_image, heatmap_png, png_bytes
 from chestx.serve.uploads import UploadError, decode_upload, read_upload
+from chestx.trust.checks import chroma
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -74,17 +76,19 @@ class ServeSettings:
 
 
 def create_app(predictor: Predictor, model_info: dict | None = None,
-               settings: ServeSettings | None = None) -> FastAPI:
+               settings: ServeSettings | None = None, card: str | None = None) -> FastAPI:
     """Build the app around a :class:`Predictor` (usually made with ``boxes_for="all"``).
 
-    ``model_info`` is what ``GET /api/model`` reports (see :func:`chestx.serve.model_info`).
+    ``model_info`` is what ``GET /api/model`` reports (see :func:`chestx.serve.model_info`);
+    ``card``: the model card (Markdown) served at ``GET /api/card``.
     """
     settings = settings or ServeSettings()
     store = ResultStore(settings.max_results)
     info = dict(model_info or {})
     info.setdefault("classes", list(predictor.classes))
     info.setdefault("image_size", predictor.image_size)
-    info.update(threshold=predictor.threshold, max_upload_bytes=settings.max_upload_bytes)
+    info.update(threshold=predictor.threshold, max_upload_bytes=settings.max_upload_bytes,
+                trust=predictor.describe(), card_url="api/card" if card else None)
 
     app = page_app("chestx", "index.html")
     app.state.predictor = predictor
@@ -104,6 +108,12 @@ def create_app(predictor: Predictor, model_info: dict | None = None,
     async def model() -> dict:
         return info
 
+    @app.get("/api/card")
+    async def model_card() -> PlainTextResponse:
+        if card is None:
+            raise HTTPException(404, "this checkpoint has no model card: run `chestx calibrate`")
+        return PlainTextResponse(card, media_type="text/markdown; charset=utf-8")
+
     @app.post("/api/predict", openapi_extra={"requestBody": {
         "required": True,
         "content": {"multipart/form-data": {"schema": {
@@ -114,8 +124,9 @@ def create_app(predictor: Predictor, model_info: dict | None = None,
         started = time.perf_counter()
         upload = await read_upload(request, settings.max_upload_bytes)
         gray = await run_in_threadpool(decode_upload, upload)
+        colour = chroma(io.BytesIO(upload.data))  # the input checks' colour test
         prediction = (await run_in_threadpool(
-            predictor.predict_grays, [gray], [upload.filename]))[0]
+            predictor.predict_grays, [gray], [upload.filename], None, [colour]))[0]
         result_id = store.add(StoredResult(display_image(gray), prediction.heatmaps,
                                            prediction.classes))
         base = f"{request.scope.get('root_path', '')}/api/results/{result_id}"

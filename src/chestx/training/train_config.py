@@ -98,6 +98,9 @@ class TrainConfig:
     augment: bool | None = option(None, "Crop/rotate/jitter the training images (recipe: off; "
                                   "imagenet: on).")
     max_train_images: int | None = option(None, "Use only the first N training images.", min=1)
+    operating_point: str = option("youden", "Per-finding thresholds chosen at the end on the "
+                                  "validation images: youden, sensitivity=0.95 or "
+                                  "specificity=0.95.")
     progress: bool = option(True, cli=False)
 
     def check(self) -> None:
