@@ -17,6 +17,7 @@ from chestx.models.state import read_checkpoint
 from chestx.trust.card import CARD_COLUMNS
 from chestx.trust.state import TRUST_KEY, TrustState
 
+
 #: ECE written independently of chestx.metrics.calibration: 15 equal-width bins.
 def independent_ece(p: np.ndarray, y: np.ndarray) -> float:
     edges = np.linspace(0.0, 1.0, 16)
