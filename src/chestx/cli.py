@@ -669,12 +669,12 @@ def predict_command(
                                           box_method=box_method, batch_size=batch_size,
                                           heatmap=heatmap, heatmap_size=heatmap_size,
                                           operating_point=operating_point)
-    typer.echo(predictor.describe(), err=True)
     truth = boxes_by_image(read_bbox_list(gt)) if gt is not None else None
     run = predict_paths(predictor, inputs, out_dir=out, progress=not quiet, resume=resume,
                         truth=truth)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
+    typer.echo(predictor.describe(), err=True)
     if as_json:
         typer.echo(predictions_json(run))
     else:
