@@ -98,7 +98,7 @@ def model_card(state: dict, path: str = "checkpoint") -> str:
               "- Findings come from report text mining, not from radiologists' reads: the labels "
               "are noisy, and the metrics above measure agreement with them.",
               "- An image flagged out of distribution still gets findings: they mean little.",
-              "- The input checks catch blank, colour, text-like and tiny images; the "
+              "- The input checks catch blank, colour, noise, text-like and tiny images; the "
               "detector catches images far from the training images' features. Neither proves "
               "an image is a good frontal chest radiograph."]
     if synthetic:
@@ -112,7 +112,7 @@ def _ood_lines(record: dict) -> list[str]:
     lines = [f"Detector: {record['detector']}; an image is flagged when its score is above "
              f"{record['ood_threshold']:.4g}, the {record['ood_quantile']:g} quantile of the "
              "validation images' scores, or when an input check fails (near-constant, colour, "
-             "page of text, under 64 px).",
+             "noise, page of text, under 64 px).",
              f"Flagged: {_cell(metrics.get('validation', {}).get('flagged'), '{:.1%}')} of the "
              f"validation images, {_cell(metrics.get('test', {}).get('flagged'), '{:.1%}')} of "
              "the test images."]

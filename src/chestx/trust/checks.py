@@ -8,6 +8,9 @@ findings are given, marked). The limits are in :class:`InputLimits`, each with t
 - ``near-constant``: a gray-level standard deviation under ``min_std`` (blank, one colour);
 - ``colour``: a mean chroma (``max - min`` of R, G, B per pixel) over ``max_chroma`` of 255;
   a radiograph saved as RGB has equal channels (chroma 0), a JPEG of one a few levels;
+- ``noise``: neighbouring pixels uncorrelated (lag-1 autocorrelation, across rows and
+  columns, under ``min_autocorrelation``): a radiograph is smooth at the pixel scale (above
+  0.9 at any size chestx reads), white noise is at 0;
 - ``two-tone``: a page of text or a line drawing: more than ``min_paper`` of the pixels
   within ``paper_band`` gray levels of the most common level (the paper), and under
   ``max_midtones`` of them at intermediate levels between paper and ink, and at least
@@ -40,6 +43,7 @@ class InputLimits:
     min_paper: float = 0.5
     max_midtones: float = 0.08
     min_ink: float = 0.01
+    min_autocorrelation: float = 0.3
 
 
 def chroma(source: str | os.PathLike | BinaryIO, side: int = 256) -> float:
@@ -77,12 +81,25 @@ def check_image(gray: np.ndarray, colour: float = 0.0,
         reasons.append(f"colour: mean chroma {colour:.0f} of 255 (a photograph; over "
                        f"{limits.max_chroma:g})")
     if std >= limits.min_std:
+        correlation = autocorrelation(values)
+        if correlation < limits.min_autocorrelation:
+            reasons.append(f"noise: neighbouring pixels correlate {correlation:.2f} (under "
+                           f"{limits.min_autocorrelation:g})")
         paper, midtones, ink = two_tone(gray, limits.paper_band)
         if paper > limits.min_paper and midtones < limits.max_midtones and \
                 ink >= limits.min_ink:
             reasons.append(f"two-tone: {paper:.0%} of pixels paper, {midtones:.1%} mid-tones "
                            "(a page of text or a drawing)")
     return reasons
+
+
+def autocorrelation(values: np.ndarray) -> float:
+    """Mean lag-1 correlation of ``(H, W)`` pixel values with their right and lower
+    neighbours (Pearson, over the whole image)."""
+    pairs = ((values[:, :-1], values[:, 1:]), (values[:-1, :], values[1:, :]))
+    with np.errstate(invalid="ignore", divide="ignore"):  # a constant image: no correlation
+        correlations = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in pairs]
+    return float(np.nan_to_num(np.mean(correlations), nan=1.0))
 
 
 def two_tone(gray: np.ndarray, band: int = InputLimits.paper_band
