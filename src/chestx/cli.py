@@ -681,9 +681,9 @@ def predict_command(
         for prediction in run.predictions:
             typer.echo(summary_line(prediction))
     flagged = sum(bool(getattr(p, "out_of_distribution", False)) for p in run.predictions)
-    typer.echo(f"{len(run.predictions)} images predicted ({flagged} out of distribution), "
-               f"{len(run.skipped)} skipped"
+    typer.echo(f"{len(run.predictions)} images predicted, {len(run.skipped)} skipped"
                + (f", {run.resumed} done before" if resume else "")
+               + f"; {flagged} out of distribution"
                + (f"; wrote {out}/predictions.csv, boxes.csv, overlays/" if out else ""),
                err=as_json)
 
