@@ -35,19 +35,20 @@ from chestx.training.loaders import image_dataset, split_ids
 from chestx.training.trust_fit import model_outputs
 from chestx.trust.checks import check_image, chroma
 from chestx.trust.detectors import DETECTORS, OOD_QUANTILE, build_detector, quantile_threshold
+from chestx.trust.features import capture
 
 
 @torch.no_grad()
 def file_outputs(model, paths: list[Path]) -> tuple[np.ndarray, np.ndarray, list[list[str]]]:
-    """Features ``(N, D)``, logits ``(N, C)`` and input-check reasons of image files."""
-    features, logits, reasons = [], [], []
-    for path in paths:
-        gray = read_gray(path)
-        z, f = model.forward_features(to_tensor(gray, model.config.image_size)[None])
-        features.append(f.double().numpy()[0])
-        logits.append(z.double().numpy()[0])
-        reasons.append(check_image(gray, chroma(path)))
-    return np.array(features), np.array(logits), reasons
+    """Features ``(N, F)``, logits ``(N, C)`` and input-check reasons of image files."""
+    reasons = []
+    with capture(model) as caught:
+        for path in paths:
+            gray = read_gray(path)
+            model(to_tensor(gray, model.config.image_size)[None])
+            reasons.append(check_image(gray, chroma(path)))
+    features, logits = caught.arrays()
+    return features, logits, reasons
 
 
 def main() -> None:
@@ -77,7 +78,8 @@ def main() -> None:
     print("| images | " + " | ".join(f"{n} score (threshold)" for n in names)
           + " | input checks |")
     print("|---|" + "---:|" * len(names) + "---|")
-    detectors = {n: build_detector(n).fit(train.features, train.logits) for n in names}
+    detectors = {n: build_detector(n).fit(train.features, train.logits, train.layout)
+                 for n in names}
     limits = {n: quantile_threshold(d.score(val.features, val.logits), args.quantile)
               for n, d in detectors.items()}
     cells = [f"{limits[n]:.4g}" for n in names]

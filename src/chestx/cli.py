@@ -572,7 +572,8 @@ def calibrate_command(
                                         help="Thresholds to store: youden, sensitivity=0.95 "
                                         "or specificity=0.95."),
     detector: str | None = typer.Option(None, "--detector", help="Out-of-distribution "
-                                        "detector: mahalanobis (default) or energy."),
+                                        "detector: mahalanobis-layers (default), mahalanobis "
+                                        "(pooled features only) or energy."),
     quantile: float = typer.Option(0.99, "--quantile", min=0.5, max=1.0, help="Flag images "
                                    "scoring above this quantile of the validation images."),
     batch_size: int = typer.Option(16, "--batch-size", min=1),

@@ -78,3 +78,22 @@ def test_state_round_trip(toy):
         again = build_detector(name, fitted.to_state())
         assert np.allclose(again.score(test, test[:, :3]), fitted.score(test, test[:, :3]),
                            rtol=1e-5)
+
+
+def test_layered_detector_is_the_mean_stage_ratio(toy):
+    train, test = toy
+    rng = np.random.default_rng(3)
+    low, mid = rng.normal(size=(200, 3)), rng.normal(size=(200, 2)) * 4
+    features = np.concatenate([low, mid, train], axis=1)
+    shifted = np.concatenate([rng.normal(size=(7, 3)) + 6, rng.normal(size=(7, 2)), test],
+                             axis=1)
+    layered = build_detector("mahalanobis-layers").fit(features, None, (3, 2, 5))
+    first, second = MahalanobisDetector().fit(low), MahalanobisDetector().fit(mid)
+    expected = (first.score(shifted[:, :3]) / first.score(low).mean()
+                + second.score(shifted[:, 3:5]) / second.score(mid).mean()) / 2
+    assert np.allclose(layered.score(shifted), expected)  # the pooled block is left out
+    # the plain detector reads the last block (the pooled features) only
+    plain = MahalanobisDetector().fit(features, None, (3, 2, 5))
+    assert np.allclose(plain.score(shifted), second.score(test))
+    again = build_detector("mahalanobis-layers", layered.to_state())
+    assert np.allclose(again.score(shifted), layered.score(shifted), rtol=1e-5)

@@ -32,7 +32,7 @@ def independent_ece(p: np.ndarray, y: np.ndarray) -> float:
 def test_training_stores_the_trust_record(trust_run):
     state = read_checkpoint(trust_run)
     record = TrustState.from_dict(state[TRUST_KEY])
-    assert record.detector == "mahalanobis" and record.ood_quantile == 0.99
+    assert record.detector == "mahalanobis-layers" and record.ood_quantile == 0.99
     assert record.operating_point == "youden"
     assert record.val_logits.shape == record.val_labels.shape
     assert record.data["synthetic"] is True and record.data["train_images"] > 0

@@ -48,5 +48,5 @@ def test_flagged_upload_still_has_findings(client, trust_data):
     phantom = np.asarray(Image.open(sorted((trust_data / "images").glob("*.png"))[0]))
     body = client.post("/api/predict", files={"file": ("p.png", _png(phantom), "image/png")}
                        ).json()
-    assert body["ood_reasons"] == [] or body["ood_reasons"][0].startswith("mahalanobis")
+    assert body["ood_reasons"] == [] or body["ood_reasons"][0].startswith("mahalanobis-layers")
     assert isinstance(body["ood_score"], float)

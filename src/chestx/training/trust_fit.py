@@ -47,7 +47,7 @@ def model_outputs(model: ChestXNet, dataset: Dataset, batch_size: int = 16,
     with capture(model) as caught:
         _, labels, ids, logits = predict(model, dataset, batch_size, device, workers)
     features, _ = caught.arrays()
-    return Outputs(features, logits.astype(np.float64), labels, ids)
+    return Outputs(features, logits.astype(np.float64), labels, ids, caught.layout)
 
 
 def data_summary(data: str | os.PathLike, ids: dict[str, list[str]], mode: str, seed: int

@@ -15,7 +15,13 @@ import numpy as np
 
 from chestx.metrics.calibration import brier_score, expected_calibration_error
 from chestx.metrics.classification import per_class_auc
-from chestx.trust.detectors import DETECTORS, OOD_QUANTILE, build_detector, quantile_threshold
+from chestx.trust.detectors import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    OOD_QUANTILE,
+    build_detector,
+    quantile_threshold,
+)
 from chestx.trust.operating import DEFAULT_OPERATING_POINT, OperatingPoint, sensitivity_specificity
 from chestx.trust.state import TrustState
 from chestx.trust.temperature import TemperatureScaling, sigmoid
@@ -23,13 +29,15 @@ from chestx.trust.temperature import TemperatureScaling, sigmoid
 
 @dataclass
 class Outputs:
-    """A model's outputs on one split: ``features (N, D)``, ``logits (N, C)``, ``labels
-    (N, C)`` 0/1 and the ``image_ids`` (N)."""
+    """A model's outputs on one split: ``features (N, F)`` (blocks of widths ``layout``, see
+    :mod:`chestx.trust.features`), ``logits (N, C)``, ``labels (N, C)`` 0/1 and the
+    ``image_ids`` (N)."""
 
     features: np.ndarray
     logits: np.ndarray
     labels: np.ndarray
     image_ids: Sequence[str] = ()
+    layout: tuple[int, ...] = ()
 
 
 def fit_trust(classes: Sequence[str], train: Outputs, val: Outputs, test: Outputs | None = None,
@@ -37,9 +45,9 @@ def fit_trust(classes: Sequence[str], train: Outputs, val: Outputs, test: Output
               operating_point: str = DEFAULT_OPERATING_POINT, data: dict | None = None
               ) -> TrustState:
     """Fit every part of the trust record (see the module docstring); ``detector`` defaults
-    to the first of :data:`~chestx.trust.detectors.DETECTORS`."""
-    name = detector or DETECTORS.names()[0]
-    fitted = build_detector(name).fit(train.features, train.logits)
+    to :data:`~chestx.trust.detectors.DEFAULT_DETECTOR`."""
+    name = detector or DEFAULT_DETECTOR
+    fitted = build_detector(name).fit(train.features, train.logits, train.layout)
     val_scores = fitted.score(val.features, val.logits)
     scaling = TemperatureScaling().fit(val.logits, val.labels)
     point = OperatingPoint.parse(operating_point)
@@ -90,7 +98,7 @@ def compare_detectors(train: Outputs, val: Outputs, quantile: float = OOD_QUANTI
     validation images and each ``foreign`` set."""
     table = {}
     for name in DETECTORS.names():
-        detector = build_detector(name).fit(train.features, train.logits)
+        detector = build_detector(name).fit(train.features, train.logits, train.layout)
         val_scores = detector.score(val.features, val.logits)
         threshold = quantile_threshold(val_scores, quantile)
         row = {"threshold": threshold, "validation": float(np.mean(val_scores > threshold))}
