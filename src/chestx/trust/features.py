@@ -4,9 +4,10 @@ The detectors need features of the image at several depths: the channel means of
 backbone's middle stages (the last of its modules at output strides 4, 8 and 16: a ResNet's
 layer1, layer2, layer3) and the ``D`` globally pooled transition activations (what the
 prediction layer reads), and the logits. Rather than a second forward pass, :func:`capture`
-hooks those modules for the length of a ``with`` block: every forward pass inside it (batched inference, Grad-CAM's
-forward, a dataset loop) appends its ``(N, F)`` features (the blocks side by side, their
-widths in ``layout``, the pooled features last) and ``(N, C)`` logits, in call order.
+hooks those modules for the length of a ``with`` block: every forward pass inside it
+(batched inference, Grad-CAM's forward, a dataset loop) appends its ``(N, F)`` features (the
+blocks side by side, their widths in ``layout``, the pooled features last) and ``(N, C)``
+logits, in call order.
 """
 
 from __future__ import annotations
