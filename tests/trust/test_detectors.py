@@ -94,6 +94,6 @@ def test_layered_detector_is_the_mean_stage_ratio(toy):
     assert np.allclose(layered.score(shifted), expected)  # the pooled block is left out
     # the plain detector reads the last block (the pooled features) only
     plain = MahalanobisDetector().fit(features, None, (3, 2, 5))
-    assert np.allclose(plain.score(shifted), second.score(test))
+    assert np.allclose(plain.score(shifted), MahalanobisDetector().fit(train).score(test))
     again = build_detector("mahalanobis-layers", layered.to_state())
     assert np.allclose(again.score(shifted), layered.score(shifted), rtol=1e-5)
