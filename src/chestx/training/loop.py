@@ -375,7 +375,8 @@ def _add_trust(config: TrainConfig, best: Path, device: torch.device) -> None:
     try:
         done = calibrate_checkpoint(best, config.data, config.operating_point,
                                     batch_size=config.batch_size, device=device,
-                                    workers=config.workers or 0, use_cache=config.cache)
+                                    workers=config.workers or 0, use_cache=config.cache,
+                                    cache_dir=config.cache_dir)
     except (ValueError, ChestxError) as exc:  # e.g. a validation part too small to fit on
         print(f"trust: not fitted ({exc}); run `chestx calibrate` later", file=sys.stderr)
         return

@@ -67,8 +67,10 @@ def calibrate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                          operating_point: str = DEFAULT_OPERATING_POINT,
                          detector: str | None = None, quantile: float = OOD_QUANTILE,
                          batch_size: int = 16, device: torch.device | str = "cpu",
-                         workers: int = 0, use_cache: bool = True) -> Calibration:
-    """Fit the trust record of ``checkpoint`` on dataset ``data`` and store it in the file."""
+                         workers: int = 0, use_cache: bool = True,
+                         cache_dir: str | os.PathLike | None = None) -> Calibration:
+    """Fit the trust record of ``checkpoint`` on dataset ``data`` (its images from the cache
+    in ``cache_dir`` when given and ``use_cache``) and store it in the file."""
     path = Path(checkpoint)
     state = read_checkpoint(path)
     model = model_from_state(state, path).to(device)
@@ -76,8 +78,8 @@ def calibrate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
     mode, seed = trained.get("split", "official"), int(trained.get("seed", 0))
     ids = split_ids(data, mode, seed)
     size, classes = model.config.image_size, len(model.classes)
-    outputs = {part: model_outputs(model, image_dataset(data, names, classes, size, use_cache),
-                                   batch_size, device, workers)
+    outputs = {part: model_outputs(model, image_dataset(data, names, classes, size, use_cache,
+                                                        cache_dir), batch_size, device, workers)
                for part, names in ids.items() if names}
     record = fit_trust(model.classes, outputs["train"], outputs["val"], outputs.get("test"),
                        detector, quantile, operating_point,
