@@ -28,7 +28,8 @@ class EvaluateConfig:
     checkpoint: Path = option(help="A run's best.pt.")
     data: Path = option(help="Dataset folder in the NIH layout, or a public release's root "
                              "(cross-dataset: the shared findings).")
-    out: Path = option(help="Folder for predictions.csv, auc.csv, roc.png.")
+    out: Path = option(help="Folder for predictions.csv, auc.csv, roc.png, calibration.csv, "
+                            "calibration.png.")
     split: str = option("test", "test | val | train | all")
     batch_size: int = option(16)
     device: str = option("auto", "auto | cpu | cuda")
