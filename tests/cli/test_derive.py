@@ -79,6 +79,8 @@ COMMAND_CONFIGS = [
     (["evaluate"], "chestx.runners.runner_config", "EvaluateConfig"),
     (["label-audit"], "chestx.metrics.metrics_config", "LabelAuditConfig"),
     (["eval-boxes"], "chestx.metrics.metrics_config", "EvalBoxesConfig"),
+    (["calibrate"], "chestx.trust.trust_config", "CalibrateConfig"),
+    (["card"], "chestx.trust.trust_config", "CardConfig"),
     (["ingest"], "chestx.database.ingest_config", "IngestConfig"),
     (["pacs", "query"], "chestx.database.pacs.pacs_config", "QueryConfig"),
     (["pacs", "retrieve"], "chestx.database.pacs.pacs_config", "RetrieveConfig"),

@@ -23,7 +23,8 @@ def test_localize_png_and_dicom_writes_overlays_boxes_and_predictions(
     assert "skipped " in err and "broken.png" in err
     assert "2 images predicted, 1 skipped" in err + stdout
     predictions = pd.read_csv(out / "predictions.csv")
-    assert list(predictions.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS]
+    assert list(predictions.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS,
+                                         "ood_score", "out_of_distribution", "ood_reason"]
     assert list(predictions["Image Index"]) == ["a.png", "b.dcm"]
     assert list(predictions["Path"]) == [str(png), str(dcm)]
     assert predictions[list(FINDINGS)].stack().between(0, 1).all()

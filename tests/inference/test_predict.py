@@ -115,7 +115,8 @@ def test_outputs_written(model, folder, folder_run):
     _, grays = folder
     run, out = folder_run
     table = pd.read_csv(out / "predictions.csv")
-    assert list(table.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS]
+    assert list(table.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS,
+                                   "ood_score", "out_of_distribution", "ood_reason"]
     assert sorted(table["Image Index"]) == sorted(grays)
     row = table.set_index("Image Index").loc["p1.png"]
     np.testing.assert_allclose(row[list(FINDINGS)].to_numpy(float),

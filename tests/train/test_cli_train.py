@@ -35,7 +35,8 @@ def test_train_cache_evaluate_commands(tiny_data, tmp_path, run_cli):
     # evaluate uses the split the run was trained with (random, seed 0)
     state = read_checkpoint(run / "best.pt")
     assert state["train_config"]["split"] == "random"
-    assert list(predictions.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS]
+    assert list(predictions.columns) == ["Image Index", "Path", "Finding Labels", *FINDINGS,
+                                         "ood_score", "out_of_distribution", "ood_reason"]
     assert predictions[list(FINDINGS)].le(1).all().all()
     assert predictions["Path"].isna().all()  # the pixels came from the cache, not a file
     # one schema: `chestx predict` on one of those images writes the same table

@@ -1,11 +1,11 @@
 """The ``chestx`` command line: thin commands that parse options, call the packages, print.
 
 Each stage's commands live in their own module (:mod:`.synth`, :mod:`.data`, :mod:`.reports`,
-:mod:`.train`, :mod:`.evaluate`, :mod:`.database`, :mod:`.predict`, :mod:`.serve`); their
-options come from the settings dataclass of the package that does the work
-(:mod:`.derive`) and from the shared types of :mod:`.options`. Errors the user can cause are
-raised as :class:`chestx.errors.ChestxError` anywhere in the packages; :func:`main` prints
-them in one line and exits with status 2.
+:mod:`.train`, :mod:`.evaluate`, :mod:`.trust`, :mod:`.database`, :mod:`.predict`,
+:mod:`.serve`); their options come from the settings dataclass of the package that does
+the work (:mod:`.derive`) and from the shared types of :mod:`.options`. Errors the user can
+cause are raised as :class:`chestx.errors.ChestxError` anywhere in the packages; :func:`main`
+prints them in one line and exits with status 2.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import typer
 
 from chestx import __version__
-from chestx.cli import data, database, evaluate, predict, reports, serve, synth, train
+from chestx.cli import data, database, evaluate, predict, reports, serve, synth, train, trust
 from chestx.cli.options import remedy_flags
 from chestx.errors import ChestxError
 
@@ -54,6 +54,8 @@ app.command("evaluate")(evaluate.evaluate_command)
 app.command("label-audit")(evaluate.label_audit_command)
 app.command("reproduce")(train.reproduce_command)
 app.command("eval-boxes")(evaluate.eval_boxes_command)
+app.command("calibrate")(trust.calibrate_command)
+app.command("card")(trust.card_command)
 app.command("ingest")(database.ingest_command)
 app.add_typer(database.pacs_app, name="pacs")
 app.command("predict")(predict.predict_command)

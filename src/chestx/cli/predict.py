@@ -30,6 +30,7 @@ def predict_command(config: PredictConfig, quiet: Quiet = False) -> None:
     run = run_predict(config, progress=not quiet)
     for path, reason in run.skipped:
         typer.echo(f"skipped {path}: {reason}", err=True)
+    typer.echo(run.source, err=True)
     if config.as_json:
         typer.echo(predictions_json(run))
     else:
@@ -37,6 +38,7 @@ def predict_command(config: PredictConfig, quiet: Quiet = False) -> None:
             typer.echo(summary_line(prediction))
     typer.echo(f"{len(run.predictions)} images predicted, {len(run.skipped)} skipped"
                + (f", {run.resumed} done before" if config.resume else "")
+               + f"; {run.out_of_distribution} out of distribution"
                + (f"; wrote {config.out}/predictions.csv, boxes.csv, overlays/"
                   if config.out else ""), err=config.as_json)
 

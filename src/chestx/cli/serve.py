@@ -23,7 +23,8 @@ def serve_command(config: ServeConfig) -> None:
     check_heatmap(config.heatmap)
     app = load_app(config.checkpoint, threshold=config.threshold,
                    max_upload_mb=config.max_upload_mb, heatmap=config.heatmap,
-                   heatmap_size=config.heatmap_size)
+                   heatmap_size=config.heatmap_size, operating_point=config.operating_point)
+    typer.echo(app.state.predictor.describe(), err=True)
     announce_server("chestx viewer", config.host, config.port,
                     "upload images and read results")
     run_server(app, host=config.host, port=config.port)

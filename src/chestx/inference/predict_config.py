@@ -10,11 +10,19 @@ from typing import Any
 from chestx.data.dataset_config import dataset_option, readers_option
 from chestx.fields import option
 from chestx.findings import DEFAULT_THRESHOLD
+from chestx.trust.trust_config import operating_point_option
 
 
 def checkpoint_option() -> Any:
     """The trained model a command runs (required)."""
     return option(help="Trained model, e.g. RUN/best.pt.")
+
+
+def threshold_option(what: str) -> Any:
+    """One threshold for every finding (``None``: the checkpoint's per-finding ones)."""
+    return option(None, f"Probability at which {what} (default: the checkpoint's "
+                        f"per-finding operating point, else {DEFAULT_THRESHOLD}).",
+                  min=0.0, max=1.0)
 
 
 def heatmap_option() -> Any:
@@ -46,8 +54,8 @@ class PredictConfig:
     checkpoint: Path = checkpoint_option()
     out: Path | None = option(None, "Write predictions.csv, boxes.csv and overlays/ here.")
     as_json: bool = option(False, "Print all predictions as JSON.", flags=("--json",))
-    threshold: float = option(DEFAULT_THRESHOLD, "Probability at which a finding is positive "
-                              "and boxed.", min=0.0, max=1.0)
+    threshold: float | None = threshold_option("every finding is positive and boxed")
+    operating_point: str | None = operating_point_option()
     batch_size: int = option(8, "Images per forward pass.", min=1)
     box_method: str | None = option(None, "Heatmap-to-box method (default: peak).",
                                     flags=("--box-method", "--method"))

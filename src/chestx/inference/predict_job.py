@@ -16,7 +16,8 @@ def run_predict(config: PredictConfig, progress: bool = True) -> PredictRun:
                                           box_method=config.box_method,
                                           batch_size=config.batch_size,
                                           heatmap=config.heatmap,
-                                          heatmap_size=config.heatmap_size)
+                                          heatmap_size=config.heatmap_size,
+                                          operating_point=config.operating_point)
     truth = (boxes_by_image(ground_truth_boxes(config.gt, data_options(config, views="all")))
              if config.gt is not None else None)
     return predict_paths(predictor, config.inputs, out_dir=config.out, progress=progress,

@@ -33,6 +33,7 @@ from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.forward import Prediction, localize_images
 from chestx.inference.overlays import write_heatmaps, write_overlays
 from chestx.inference.tables import PredictionTables
+from chestx.inference.trusted import TrustedPrediction, trusted_predictions
 from chestx.localize.extent import BoxExtent, extent_of
 from chestx.localize.generators import DEFAULT_METHOD, build_generator
 from chestx.localize.heatmap_files import HEATMAP_DIR
@@ -41,6 +42,7 @@ from chestx.metrics.localization import LOCALIZATION_HEATMAP_SIZE
 from chestx.models.checkpoint import at_heatmap_size, finest_heatmap_size, model_from_state
 from chestx.models.state import read_checkpoint
 from chestx.progress import track
+from chestx.trust.state import TrustState, trust_of
 
 #: What :class:`Predictor` boxes: the positive findings (``chestx predict``) or all (viewer).
 BOXES_FOR = ("positive", "all")
@@ -62,7 +64,8 @@ class Predictor:
     Parameters
     ----------
     model : ChestXNet in eval mode with ``model.config`` (``classes``, ``image_size``).
-    threshold : probability at or above which a finding is positive.
+    threshold : probability at or above which every finding is positive; ``None``: each
+        finding's threshold of the operating point in ``trust`` (0.5 without ``trust``).
     boxes_for : ``"positive"`` (boxes only for findings at or above ``threshold``, as
         ``chestx predict`` writes them) or ``"all"`` (every finding, for the viewer).
     box_method : box generator of :func:`chestx.localize.build_generator` (default: the
@@ -73,21 +76,29 @@ class Predictor:
         the default level for every finding).
     map_model : the same network at the heatmap side boxes are cut at (``None``: ``model``);
         the probabilities always come from ``model``.
+    trust : the checkpoint's :class:`~chestx.trust.state.TrustState` (calibration, operating
+        points, out-of-distribution statistics); ``None``: raw probabilities, input checks only.
+    operating_point : ``youden``, ``sensitivity=0.95``, ... (default: the one in ``trust``).
     """
 
-    def __init__(self, model: torch.nn.Module, threshold: float = DEFAULT_THRESHOLD,
+    def __init__(self, model: torch.nn.Module, threshold: float | None = None,
                  boxes_for: str = "positive", box_method: str | None = None,
                  batch_size: int = 8, heatmap: str = DEFAULT_SOURCE,
                  extent: BoxExtent | None = None,
-                 map_model: torch.nn.Module | None = None) -> None:
+                 map_model: torch.nn.Module | None = None,
+                 trust: TrustState | None = None, operating_point: str | None = None) -> None:
         if boxes_for not in BOXES_FOR:
             raise ValueError(f"boxes_for must be 'positive' or 'all', not {boxes_for!r}")
-        if not 0.0 <= threshold <= 1.0:
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
             raise ChestxError(f"threshold must be in [0, 1], got {threshold}")
         self.model = model.eval()
         self.classes: tuple[str, ...] = tuple(model.config.classes)
         self.image_size: int = int(model.config.image_size)
-        self.threshold = float(threshold)
+        self.threshold = None if threshold is None else float(threshold)
+        self.trust = trust
+        self.operating_point = operating_point
+        if trust is not None:  # a bad --operating-point fails here, before any image
+            trust.choose_thresholds(self.threshold, operating_point)
         self.boxes_for = boxes_for
         self.box_method = box_method or DEFAULT_METHOD
         build_generator(self.box_method)  # unknown names: a RegistryError naming the choices
@@ -106,16 +117,18 @@ class Predictor:
         ``heatmap_size`` (``None``: the side the extent was fitted at, else the finest up to
         :data:`~chestx.metrics.localization.LOCALIZATION_HEATMAP_SIZE`, what ``chestx
         evaluate`` localizes at; see :func:`chestx.models.checkpoint.finest_heatmap_size`),
-        its probabilities as trained."""
+        its probabilities as trained and its trust record."""
         state = read_checkpoint(path)
         extent = extent_of(state)
         model = model_from_state(state, path)
         size = heatmap_size or extent.heatmap_size or finest_heatmap_size(
             model, LOCALIZATION_HEATMAP_SIZE)
-        return cls(model, extent=extent, map_model=at_heatmap_size(model, size), **kwargs)
+        return cls(model, extent=extent, map_model=at_heatmap_size(model, size),
+                   trust=trust_of(state, path), **kwargs)
 
     def predict_grays(self, grays: Sequence[np.ndarray], names: Sequence[str],
-                      sources: Sequence[str] | None = None) -> list[Prediction]:
+                      sources: Sequence[str] | None = None,
+                      colours: Sequence[float] | None = None) -> list[TrustedPrediction]:
         """Predict ``uint8 (H, W)`` images (sizes may differ); one :class:`Prediction` each.
 
         The lock keeps one forward pass at a time: the model is shared read-only, every call
@@ -125,12 +138,29 @@ class Predictor:
         if not grays:
             return []
         findings = list(self.classes) if self.boxes_for == "all" else None
+        sources = list(sources) if sources is not None else list(names)
+
+        def run(floor: float) -> list[Prediction]:
+            return localize_images(self.model, list(grays), findings=findings, threshold=floor,
+                                   method=self.box_method, batch_size=self.batch_size,
+                                   names=names, sources=sources, heatmap=self.heatmap,
+                                   map_model=self.map_model, **self.box_params)
+
         with self._lock:
-            return localize_images(self.model, list(grays), findings=findings,
-                                   threshold=self.threshold, method=self.box_method,
-                                   batch_size=self.batch_size, names=names, sources=sources,
-                                   heatmap=self.heatmap, map_model=self.map_model,
-                                   **self.box_params)
+            return trusted_predictions(run, self.model, self.trust, list(grays), sources,
+                                       self.threshold, self.operating_point,
+                                       boxed_all=findings is not None, colours=colours)
+
+    def describe(self) -> str:
+        """Where the probabilities and thresholds come from, in one line."""
+        if self.trust is None:
+            given = DEFAULT_THRESHOLD if self.threshold is None else self.threshold
+            return (f"probabilities uncalibrated; threshold {given:g} for every finding; "
+                    "out of distribution: input checks only")
+        _, source = self.trust.choose_thresholds(self.threshold, self.operating_point)
+        return (f"probabilities calibrated (temperature per finding); thresholds: {source}; "
+                f"out of distribution: {self.trust.detector} score above "
+                f"{self.trust.ood_threshold:.4g} or a failed input check")
 
     # ---------------------------------------------------------------- files
     def iter_files(self, paths: Sequence[Path], progress: bool = False) -> Iterator[FileResult]:
@@ -185,6 +215,12 @@ class PredictRun:
     skipped: list[tuple[str, str]]
     resumed: int = 0
     written: list[Path] = field(default_factory=list)
+    source: str = ""  # where the probabilities and thresholds come from (Predictor.describe)
+
+    @property
+    def out_of_distribution(self) -> int:
+        """How many of this run's images were flagged out of distribution."""
+        return sum(bool(getattr(p, "out_of_distribution", False)) for p in self.predictions)
 
 
 def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
@@ -217,7 +253,8 @@ def predict_paths(predictor: Predictor, inputs: Sequence[str | os.PathLike],
                   else PredictionTables(out, predictor.classes))
     done = tables.done() if tables is not None else set()
     todo = [path for path in paths if str(path) not in done]
-    run = PredictRun(predictions=[], skipped=[], resumed=len(paths) - len(todo))
+    run = PredictRun(predictions=[], skipped=[], resumed=len(paths) - len(todo),
+                     source=predictor.describe())
     stems = Counter(Path(row[0]).stem for row in tables.rows) if tables else Counter()
     try:
         for item in predictor.iter_files(todo, progress=progress and len(todo) > 1):
@@ -258,15 +295,19 @@ def predictions_json(run: PredictRun) -> str:
 
 
 def summary_line(prediction: Prediction) -> str:
-    """``name: Finding 0.83 (2 boxes), ...`` or ``name: nothing >= 0.50 (top: Finding 0.31)``."""
+    """``name: Finding 0.83 (2 boxes), ...`` or ``name: nothing positive (top: Finding 0.31)``,
+    after ``OUT-OF-DISTRIBUTION (reasons):`` for a flagged image."""
     positives = prediction.positives
+    flag = ""
+    if getattr(prediction, "out_of_distribution", False):
+        flag = f" OUT-OF-DISTRIBUTION ({'; '.join(prediction.ood_reasons)}):"
     if not positives:
         top = int(np.argmax(prediction.probabilities))
-        return (f"{prediction.image}: nothing >= {prediction.threshold:.2f} "
+        return (f"{prediction.image}:{flag} nothing positive "
                 f"(top: {prediction.classes[top]} {prediction.probabilities[top]:.2f})")
     parts = []
     for finding in positives:
         count = len(prediction.boxes_of(finding))
         probability = prediction.probabilities[prediction.classes.index(finding)]
         parts.append(f"{finding} {probability:.2f} ({count} box{'es' if count != 1 else ''})")
-    return f"{prediction.image}: " + ", ".join(parts)
+    return f"{prediction.image}:{flag} " + ", ".join(parts)

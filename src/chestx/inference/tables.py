@@ -1,8 +1,10 @@
 """The one ``predictions.csv`` and ``boxes.csv`` schema of every command that runs a model.
 
 ``predictions.csv``: :data:`PREDICTION_COLUMNS` (``Image Index, Path, Finding Labels``) then
-one probability column per class, in the model's class order; ``Finding Labels`` lists the
-findings at or above the threshold, most probable first, NIH style (``No Finding`` when none).
+one probability column per class, in the model's class order (calibrated when the checkpoint
+has temperatures), then :data:`~chestx.inference.trusted.TRUST_COLUMNS` (``ood_score``,
+``out_of_distribution`` 0/1, ``ood_reason``); ``Finding Labels`` lists the findings at or
+above their threshold, most probable first, NIH style (``No Finding`` when none).
 ``boxes.csv``: :data:`chestx.data.bbox_csv.PRED_COLUMNS` (``Image Index, Finding Label,
 x, y, w, h, score``) in pixels of the image as stored, written by that codec. ``chestx predict``,
 ``chestx localize`` and ``chestx evaluate`` all write them through :class:`PredictionTables`.
@@ -21,6 +23,7 @@ from chestx.data.bbox_csv import pred_row, write_pred_boxes
 from chestx.errors import ChestxError
 from chestx.findings import NO_FINDING
 from chestx.inference.forward import Prediction
+from chestx.inference.trusted import TRUST_COLUMNS
 
 #: The columns of ``predictions.csv`` before the per-class probabilities.
 PREDICTION_COLUMNS = ("Image Index", "Path", "Finding Labels")
@@ -30,16 +33,19 @@ BOXES_FILE = "boxes.csv"
 
 def prediction_header(classes: Sequence[str]) -> list[str]:
     """The header of ``predictions.csv`` for a model with ``classes``."""
-    return [*PREDICTION_COLUMNS, *classes]
+    return [*PREDICTION_COLUMNS, *classes, *TRUST_COLUMNS]
 
 
 def prediction_row(image: str, path: str, classes: Sequence[str], probabilities: np.ndarray,
-                   threshold: float) -> list[str]:
-    """One ``predictions.csv`` row; ``probabilities`` has shape ``(C,)`` in ``classes`` order."""
+                   threshold: float | np.ndarray, trust: Sequence[str] = ("", "", "")
+                   ) -> list[str]:
+    """One ``predictions.csv`` row; ``probabilities`` has shape ``(C,)`` in ``classes`` order,
+    ``threshold`` is one for all or ``(C,)``; ``trust``: the cells of the trust columns."""
     order = np.argsort(-np.asarray(probabilities), kind="stable")
-    positives = [classes[i] for i in order if probabilities[i] >= threshold]
+    limits = np.broadcast_to(np.asarray(threshold, dtype=np.float64), len(classes))
+    positives = [classes[i] for i in order if probabilities[i] >= limits[i]]
     return [image, path, "|".join(positives) or NO_FINDING,
-            *(f"{float(v):.6f}" for v in probabilities)]
+            *(f"{float(v):.6f}" for v in probabilities), *trust]
 
 
 class PredictionTables:
@@ -88,8 +94,10 @@ class PredictionTables:
 
     def add(self, p: Prediction) -> None:
         """Add one prediction's row and its boxes' rows."""
+        trusted = hasattr(p, "csv_cells")
         self.rows.append(prediction_row(p.image, p.source, p.classes, p.probabilities,
-                                        p.threshold))
+                                        p.thresholds if trusted else p.threshold,
+                                        p.csv_cells() if trusted else ("", "", "")))
         self.box_rows += [pred_row(p.image, b) for b in p.boxes]
 
     def write(self) -> list[Path]:

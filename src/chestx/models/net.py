@@ -99,6 +99,12 @@ class ChestXNet(nn.Module):
         """``(N, 1, H, W)`` -> logits ``(N, C)``."""
         return self.prediction(self.pool(self.transition_activations(x)))
 
+    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(N, 1, H, W)`` -> ``(logits (N, C), pooled features (N, D))``: the globally pooled
+        transition activations the prediction layer reads (out-of-distribution statistics)."""
+        pooled = self.pool(self.transition_activations(x))
+        return self.prediction(pooled), pooled
+
     def forward_heatmaps(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(N, 1, H, W)`` -> ``(logits (N, C), heatmaps (N, C, S, S))``.
 

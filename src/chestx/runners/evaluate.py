@@ -1,6 +1,7 @@
 """What ``chestx evaluate`` runs: a checkpoint on a split of a dataset folder ->
-``predictions.csv``, ``auc.csv``, ``roc.png`` (and the localization outputs when the folder
-has ``BBox_List_2017.csv``, boxed by the protocol of :mod:`chestx.metrics.protocol`)."""
+``predictions.csv``, ``auc.csv``, ``roc.png``, ``calibration.csv``, ``calibration.png`` (and
+the localization outputs when the folder has ``BBox_List_2017.csv``, boxed by the protocol of
+:mod:`chestx.metrics.protocol`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from chestx.data.nih import find_images, read_data_entry
 from chestx.data.releases import DataOptions, Release, detect_release, open_dataset
 from chestx.data.releases.labelmap import release_label_space
 from chestx.errors import ChestxError
-from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.boxed_maps import fit_box_extent, ground_truth_maps, save_ground_truth_maps
 from chestx.inference.forward import registration_of
 from chestx.inference.tables import PredictionTables, prediction_row
@@ -54,6 +54,9 @@ from chestx.synth.cohort import MANIFEST, PLANTED_FINDINGS
 from chestx.training.distributed import default_workers, resolve_device
 from chestx.training.loaders import image_dataset, split_ids
 from chestx.training.validation import predict
+from chestx.trust.features import capture
+from chestx.trust.scoring import Scored, score_outputs, write_calibration
+from chestx.trust.state import trust_of
 
 
 @dataclass
@@ -84,7 +87,7 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                         split_mode: str | None = None, seed: int | None = None,
                         batch_size: int = 16, device: str = "auto", workers: int | None = None,
                         use_cache: bool = True, progress: bool = True,
-                        threshold: float = DEFAULT_THRESHOLD,
+                        threshold: float | None = None,
                         radiologist_labels: str | os.PathLike | None = None,
                         heatmap: str = DEFAULT_SOURCE,
                         heatmap_size: int | None = LOCALIZATION_HEATMAP_SIZE,
@@ -95,11 +98,13 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
 
     The split mode and seed default to those the run was trained with (so ``test`` is the
     same held-out part). Writes ``out/predictions.csv`` (the schema of
-    :mod:`chestx.inference.tables`, ``Finding Labels`` at ``threshold``), ``out/auc.csv``
-    (``finding,auc,n_pos,n_neg`` + ``mean``; a class with no positives has an empty auc),
-    ``out/roc.png`` and, when ``data`` has ``BBox_List_2017.csv``, the localization outputs
-    (:func:`add_localization`, from heatmap source ``heatmap`` at heatmap side
-    ``heatmap_size``; ``None``: as trained). With ``radiologist_labels`` (a radiologist
+    :mod:`chestx.inference.tables`: calibrated probabilities, ``Finding Labels`` at
+    ``threshold``, else at each finding's operating point, out-of-distribution columns),
+    ``out/auc.csv`` (``finding,auc,n_pos,n_neg`` + ``mean``; a class with no positives has an
+    empty auc), ``out/roc.png``, ``out/calibration.csv`` and ``out/calibration.png``
+    (:mod:`chestx.trust.scoring`) and, when ``data`` has ``BBox_List_2017.csv``, the
+    localization outputs (:func:`add_localization`, from heatmap source ``heatmap`` at
+    heatmap side ``heatmap_size``; ``None``: as trained). With ``radiologist_labels`` (a radiologist
     label file, see :mod:`chestx.metrics.label_audit`) also ``out/radiologist_auc.csv``:
     the AUC against those labels beside the AUC against the dataset's own, on the split's
     images that have them. ``calibrate_boxes`` (a box list) and ``save_heatmaps``: see
@@ -131,11 +136,17 @@ def evaluate_checkpoint(checkpoint: str | os.PathLike, data: str | os.PathLike,
                             options=options)
     target = resolve_device(device)
     workers = default_workers(target) if workers is None else workers
-    probabilities, labels, kept, _ = predict(model, dataset, batch_size, target, workers,
-                                             progress=progress)
     left_out = _left_out(model.classes, _trained_release(trained), release)
-    evaluation = _write_classification(model, release, Path(out), split, kept, probabilities,
-                                       labels, threshold, left_out)
+    trust = trust_of(state, checkpoint)
+    with capture(model) as caught:  # pooled features for the out-of-distribution score
+        _, labels, kept, logits = predict(model, dataset, batch_size, target, workers,
+                                          progress=progress)
+    scored = score_outputs(trust, logits, caught.arrays()[0], threshold)
+    evaluation = _write_classification(model, release, Path(out), split, kept, scored, labels,
+                                       left_out)
+    evaluation.files |= write_calibration(
+        Path(out), scored, labels, model.classes, trust,
+        f"{model.config.backbone} on {Path(data).name} ({split}, n={len(kept)})", left_out)
     evaluation.dataset = dataset
     evaluation.recipe = _recipe_of(state)
     evaluation.checkpoint, evaluation.split = Path(checkpoint), split
@@ -173,24 +184,26 @@ def _left_out(classes: tuple[str, ...], trained: str | None, release: Release
 
 
 def _write_classification(model: ChestXNet, release: Release, out: Path, split: str,
-                          kept: list[str], probabilities: np.ndarray, labels: np.ndarray,
-                          threshold: float, left_out: dict[str, str] | None = None
-                          ) -> Evaluation:
-    """Write ``predictions.csv``, ``auc.csv`` and ``roc.png`` of one evaluation; the AUC
+                          kept: list[str], scored: Scored, labels: np.ndarray,
+                          left_out: dict[str, str] | None = None) -> Evaluation:
+    """Write ``predictions.csv`` (calibrated probabilities, per-finding thresholds,
+    out-of-distribution columns), ``auc.csv`` and ``roc.png`` of one evaluation; the AUC
     rows are the findings not in ``left_out``."""
+    probabilities = scored.after
     left_out = left_out or {}
-    scored = [i for i, name in enumerate(model.classes) if name not in left_out]
-    shared = tuple(model.classes[i] for i in scored)
-    table = auc_table(labels[:, scored], probabilities[:, scored], shared)
+    kept_findings = [i for i, name in enumerate(model.classes) if name not in left_out]
+    shared = tuple(model.classes[i] for i in kept_findings)
+    table = auc_table(labels[:, kept_findings], probabilities[:, kept_findings], shared)
     tables = PredictionTables(out, model.classes)
     paths = release.image_paths()
-    tables.rows = [prediction_row(name, str(paths.get(name, "")), model.classes, row, threshold)
-                   for name, row in zip(kept, probabilities, strict=True)]
+    tables.rows = [prediction_row(name, str(paths.get(name, "")), model.classes, row,
+                                  scored.thresholds, scored.cells(n))
+                   for n, (name, row) in enumerate(zip(kept, probabilities, strict=True))]
     files = {"predictions": tables.write_predictions(), "auc": out / "auc.csv",
              "roc": out / "roc.png"}
     with atomic_open(files["auc"]) as handle:
         table.to_csv(handle, index=False, float_format="%.4f")
-    plot_roc(labels[:, scored], probabilities[:, scored], shared, files["roc"],
+    plot_roc(labels[:, kept_findings], probabilities[:, kept_findings], shared, files["roc"],
              title=f"{model.config.backbone} on {release.root.name} ({split}, n={len(kept)})")
     return Evaluation(model, None, kept, probabilities, labels, table, out, files,
                       left_out=left_out)

@@ -13,11 +13,11 @@ from chestx.data.dataset_config import (
     views_option,
 )
 from chestx.fields import option
-from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.predict_config import (
     heatmap_option,
     heatmap_size_option,
     save_heatmaps_option,
+    threshold_option,
 )
 
 
@@ -28,14 +28,15 @@ class EvaluateConfig:
     checkpoint: Path = option(help="A run's best.pt.")
     data: Path = option(help="Dataset folder in the NIH layout, or a public release's root "
                              "(cross-dataset: the shared findings).")
-    out: Path = option(help="Folder for predictions.csv, auc.csv, roc.png.")
+    out: Path = option(help="Folder for predictions.csv, auc.csv, roc.png, calibration.csv, "
+                            "calibration.png.")
     split: str = option("test", "test | val | train | all")
     batch_size: int = option(16)
     device: str = option("auto", "auto | cpu | cuda")
     workers: int | None = option(None, "DataLoader processes (default 0 on a CPU of <= 4 "
                                        "cores).")
-    threshold: float = option(DEFAULT_THRESHOLD, "Probability at which predictions.csv calls "
-                              "a finding positive (Finding Labels).", min=0.0, max=1.0)
+    threshold: float | None = threshold_option("predictions.csv calls every finding "
+                                               "positive (Finding Labels)")
     labels: Path | None = option(None, "Radiologist labels (e.g. google2019_nih-chest-xray-"
                                        "labels.csv.gz): also the AUC against them, beside the "
                                        "dataset's own.")

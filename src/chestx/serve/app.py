@@ -16,12 +16,13 @@ tensors and its own result id.
 
 from __future__ import annotations
 
+import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -30,6 +31,7 @@ from chestx.inference import Predictor
 from chestx.serve.results import ResultStore, StoredResult, display_image, heatmap_png, png_bytes
 from chestx.serve.serve_config import DEFAULT_MAX_UPLOAD_MB
 from chestx.serve.uploads import UploadError, decode_upload, read_upload
+from chestx.trust.checks import chroma
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -72,17 +74,19 @@ class ServeSettings:
 
 
 def create_app(predictor: Predictor, model_info: dict | None = None,
-               settings: ServeSettings | None = None) -> FastAPI:
+               settings: ServeSettings | None = None, card: str | None = None) -> FastAPI:
     """Build the app around a :class:`Predictor` (usually made with ``boxes_for="all"``).
 
-    ``model_info`` is what ``GET /api/model`` reports (see :func:`chestx.serve.model_info`).
+    ``model_info`` is what ``GET /api/model`` reports (see :func:`chestx.serve.model_info`);
+    ``card``: the model card (Markdown) served at ``GET /api/card``.
     """
     settings = settings or ServeSettings()
     store = ResultStore(settings.max_results)
     info = dict(model_info or {})
     info.setdefault("classes", list(predictor.classes))
     info.setdefault("image_size", predictor.image_size)
-    info.update(threshold=predictor.threshold, max_upload_bytes=settings.max_upload_bytes)
+    info.update(threshold=predictor.threshold, max_upload_bytes=settings.max_upload_bytes,
+                trust=predictor.describe(), card_url="api/card" if card else None)
 
     app = page_app("chestx", "index.html")
     app.state.predictor = predictor
@@ -102,6 +106,12 @@ def create_app(predictor: Predictor, model_info: dict | None = None,
     async def model() -> dict:
         return info
 
+    @app.get("/api/card")
+    async def model_card() -> PlainTextResponse:
+        if card is None:
+            raise HTTPException(404, "this checkpoint has no model card: run `chestx calibrate`")
+        return PlainTextResponse(card, media_type="text/markdown; charset=utf-8")
+
     @app.post("/api/predict", openapi_extra={"requestBody": {
         "required": True,
         "content": {"multipart/form-data": {"schema": {
@@ -112,8 +122,9 @@ def create_app(predictor: Predictor, model_info: dict | None = None,
         started = time.perf_counter()
         upload = await read_upload(request, settings.max_upload_bytes)
         gray = await run_in_threadpool(decode_upload, upload)
+        colour = chroma(io.BytesIO(upload.data))  # the input checks' colour test
         prediction = (await run_in_threadpool(
-            predictor.predict_grays, [gray], [upload.filename]))[0]
+            predictor.predict_grays, [gray], [upload.filename], None, [colour]))[0]
         result_id = store.add(StoredResult(display_image(gray), prediction.heatmaps,
                                            prediction.classes, prediction.registration))
         base = f"{request.scope.get('root_path', '')}/api/results/{result_id}"

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from chestx.fields import option
-from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference.predict_config import (
     checkpoint_option,
     heatmap_option,
     heatmap_size_option,
+    threshold_option,
 )
+from chestx.trust.trust_config import operating_point_option
 
 #: Default cap on one upload, in MB: large enough for an uncompressed 16-bit 4k x 4k DICOM.
 DEFAULT_MAX_UPLOAD_MB = 50.0
@@ -37,8 +38,8 @@ class ServeConfig:
     checkpoint: Path = checkpoint_option()
     host: str = host_option()
     port: int = port_option()
-    threshold: float = option(DEFAULT_THRESHOLD, "Probability shown as positive.",
-                              min=0.0, max=1.0)
+    threshold: float | None = threshold_option("every finding is shown as positive")
+    operating_point: str | None = operating_point_option()
     max_upload_mb: float = option(DEFAULT_MAX_UPLOAD_MB, "Largest upload accepted.")
     heatmap: str = heatmap_option()
     heatmap_size: int | None = heatmap_size_option()

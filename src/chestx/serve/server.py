@@ -14,11 +14,12 @@ from pathlib import Path
 import torch
 
 from chestx.errors import ChestxError
-from chestx.findings import DEFAULT_THRESHOLD
 from chestx.inference import Predictor
 from chestx.localize.sources import DEFAULT_SOURCE
 from chestx.models import read_checkpoint
 from chestx.serve.app import DEFAULT_MAX_UPLOAD_MB, ServeSettings, create_app
+from chestx.trust.card import model_card
+from chestx.trust.state import TRUST_KEY
 
 #: Checkpoint config keys shown by ``GET /api/model`` besides the classes and image size.
 CONFIG_KEYS = ("backbone", "pooling", "lse_r", "loss", "transition_channels", "heatmap_size",
@@ -93,23 +94,29 @@ def training_summary(info: dict) -> str:
     return "; ".join(parts)
 
 
-def load_app(checkpoint: str | os.PathLike, threshold: float = DEFAULT_THRESHOLD,
+def load_app(checkpoint: str | os.PathLike, threshold: float | None = None,
              max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB, max_results: int = 64,
-             heatmap: str = DEFAULT_SOURCE, heatmap_size: int | None = None):
+             heatmap: str = DEFAULT_SOURCE, heatmap_size: int | None = None,
+             operating_point: str | None = None):
     """Load ``checkpoint`` and build the app (boxes for every finding, for the viewer), with
     heatmap source ``heatmap`` at heatmap side ``heatmap_size`` (``None``: see
     :meth:`chestx.inference.Predictor.from_checkpoint`) and the box extent the checkpoint
-    stores."""
+    stores; ``threshold`` for every finding, else the per-finding ones of ``operating_point``
+    (default: the checkpoint's). The model card is served when the checkpoint has a trust
+    record."""
     if not Path(checkpoint).is_file():
         raise ChestxError(f"{checkpoint}: checkpoint not found")
     if max_upload_mb <= 0:
         raise ChestxError(f"the upload limit must be positive, got {max_upload_mb} MB",
                           remedies={"max_upload_mb": None})
     predictor = Predictor.from_checkpoint(checkpoint, threshold=threshold, boxes_for="all",
-                                          heatmap=heatmap, heatmap_size=heatmap_size)
+                                          heatmap=heatmap, heatmap_size=heatmap_size,
+                                          operating_point=operating_point)
     settings = ServeSettings(max_upload_bytes=int(max_upload_mb * 2**20),
                              max_results=max_results)
-    return create_app(predictor, model_info(checkpoint, predictor.model), settings)
+    saved = read_checkpoint(checkpoint)
+    card = model_card(saved, Path(checkpoint).name) if saved.get(TRUST_KEY) else None
+    return create_app(predictor, model_info(checkpoint, predictor.model), settings, card)
 
 
 def run_server(app, host: str = "127.0.0.1", port: int = 8000) -> None:

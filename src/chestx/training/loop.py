@@ -43,6 +43,7 @@ from chestx.training.recipe import (
     warmup_steps,
 )
 from chestx.training.train_config import RESUMABLE_OVERRIDES, TrainConfig
+from chestx.training.trust_fit import calibrate_checkpoint, trust_line
 from chestx.training.validation import validate
 
 
@@ -366,4 +367,20 @@ def _train(config: TrainConfig, context: Context,
         context.barrier()
         if on_epoch_end is not None:
             on_epoch_end(epoch, row)
+    if context.main:
+        _add_trust(config, out / "best.pt", context.device)
     return TrainResult(out, best_auc, best_epoch, config.epochs, metrics)
+
+
+def _add_trust(config: TrainConfig, best: Path, device: torch.device) -> None:
+    """Out-of-distribution statistics, temperatures and operating points into ``best.pt``
+    (see :mod:`chestx.training.trust_fit`); one line says what was fitted."""
+    try:
+        done = calibrate_checkpoint(best, config.data, config.operating_point,
+                                    batch_size=config.batch_size, device=device,
+                                    workers=config.workers or 0, use_cache=config.cache,
+                                    cache_dir=config.cache_dir, options=data_options(config))
+    except (ValueError, ChestxError) as exc:  # e.g. a validation part too small to fit on
+        print(f"trust: not fitted ({exc}); run `chestx calibrate` later", file=sys.stderr)
+        return
+    print(trust_line(done), file=sys.stderr)

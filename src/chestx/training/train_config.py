@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from chestx.data.dataset_config import dataset_option, uncertain_option, views_option
 from chestx.errors import ChestxError
 from chestx.fields import option
+from chestx.trust.trust_config import DEFAULT_OPERATING_POINT, operating_point_option
 
 #: ``--recipe`` values: ``auto`` picks scratch, imagenet or checkpoint by how the backbone
 #: starts (the recipes themselves: ``recipes.tsv``, read by :mod:`chestx.training.recipe`).
@@ -93,6 +94,7 @@ class TrainConfig:
     augment: bool | None = option(None, "Crop/rotate/jitter the training images (recipe: off; "
                                   "imagenet: on).")
     max_train_images: int | None = option(None, "Use only the first N training images.", min=1)
+    operating_point: str = operating_point_option(DEFAULT_OPERATING_POINT)
     progress: bool = option(True, cli=False)
 
     def check(self) -> None:

@@ -14,6 +14,7 @@
     stage: $("stage"), frame: $("frame"), xray: $("xray"), heatmap: $("heatmap"), boxes: $("boxes"),
     caption: $("caption"), busy: $("busy"), message: $("message"), hint: $("hint"),
     findings: $("findings"), elapsed: $("elapsed"), opacity: $("opacity"),
+    oodBanner: $("ood-banner"), cardLink: $("card-link"),
     opacityValue: $("opacity-value"), showBoxes: $("show-boxes"), another: $("another"),
   };
 
@@ -46,6 +47,8 @@
       els.modelSummary.textContent =
         model.training_summary ? `Model: ${model.training_summary}.` : "";
       els.limits.textContent = `PNG, JPEG or DICOM · up to ${formatBytes(model.max_upload_bytes)}`;
+      els.cardLink.hidden = !model.card_url;
+      if (model.trust) els.modelSummary.title = model.trust;
     } catch (err) {
       els.modelInfo.textContent = "model unavailable";
       showMessage(`Could not reach the model: ${err.message}`);
@@ -126,8 +129,17 @@
       item.append(button);
       els.findings.append(item);
     }
-    els.hint.textContent = `Sorted by probability; orange = above the ${percent(result.threshold)} ` +
-      "threshold. Click a finding to overlay its heatmap and boxes.";
+    // out of distribution: the findings are still listed, under a banner saying why
+    els.oodBanner.hidden = !result.out_of_distribution;
+    els.oodBanner.textContent = result.out_of_distribution
+      ? "Out of distribution: this image is unlike the training images " +
+        `(${(result.ood_reasons || []).join("; ")}). The findings below mean little.`
+      : "";
+    const limit = result.threshold === null || result.threshold === undefined
+      ? `its own threshold (${result.threshold_source || "per finding"})`
+      : `the ${percent(result.threshold)} threshold`;
+    els.hint.textContent = `Sorted by probability${result.calibrated ? " (calibrated)" : ""}; ` +
+      `orange = at or above ${limit}. Click a finding to overlay its heatmap and boxes.`;
   }
 
   function clearOverlay() {
