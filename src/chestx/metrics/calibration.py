@@ -6,6 +6,8 @@ ECE of one finding, over ``N`` images with predicted probabilities ``p_i`` of th
 ``[b/B, (b+1)/B)`` (the last one closed at 1); image ``i`` falls in bin ``min(floor(p_i B),
 B - 1)``; ``ECE = sum_b (n_b / N) |mean(y in b) - mean(p in b)|`` over the non-empty bins.
 A finding is scored on its own column: multi-label findings are not exclusive classes.
+Unknown labels (``nan``: uncertain under the ``ignore`` policy, or not labelled by the
+dataset) are left out, as in the AUC.
 """
 
 from __future__ import annotations
@@ -28,12 +30,20 @@ def bin_index(probabilities: np.ndarray, bins: int = ECE_BINS) -> np.ndarray:
     return np.minimum((p * bins).astype(int), bins - 1)
 
 
+def known(probabilities: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ``(n,)`` probabilities and 0/1 labels of the images whose label is known (not
+    ``nan``), as float64."""
+    p = np.asarray(probabilities, dtype=np.float64).ravel()
+    y = np.asarray(labels, dtype=np.float64).ravel()
+    keep = np.isfinite(y)
+    return p[keep], (y[keep] > 0.5).astype(np.float64)
+
+
 def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per bin: ``(count (B,), mean probability (B,), observed frequency (B,))``; empty bins
     have ``nan`` means."""
-    p = np.asarray(probabilities, dtype=np.float64).ravel()
-    y = (np.asarray(labels) > 0.5).astype(np.float64).ravel()
+    p, y = known(probabilities, labels)
     index = bin_index(p, bins)
     count = np.bincount(index, minlength=bins).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -54,8 +64,7 @@ def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
 
 def brier_score(probabilities: np.ndarray, labels: np.ndarray) -> float:
     """Mean squared error of the probabilities against the 0/1 labels, ``(N,)`` -> float."""
-    p = np.asarray(probabilities, dtype=np.float64).ravel()
-    y = (np.asarray(labels) > 0.5).astype(np.float64).ravel()
+    p, y = known(probabilities, labels)
     return float(np.mean((p - y) ** 2)) if len(p) else float("nan")
 
 
@@ -91,7 +100,7 @@ def plot_reliability(before: np.ndarray, after: np.ndarray, labels: np.ndarray,
             ax.plot(confidence, frequency, "o-", color=colour, ms=3, lw=1.2,
                     label=f"{name} ECE {ece:.3f}")
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
-        ax.set(xlim=(0, 1), ylim=(0, 1), title=f"{classes[c]} (n+={int(labels[:, c].sum())})")
+        ax.set(xlim=(0, 1), ylim=(0, 1), title=f"{classes[c]} (n+={int(np.nansum(labels[:, c]))})")
         ax.tick_params(labelsize=7)
         ax.title.set_fontsize(9)
         ax.legend(fontsize=7, loc="upper left")

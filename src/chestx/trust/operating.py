@@ -20,6 +20,7 @@ from sklearn.metrics import roc_curve
 
 from chestx.errors import ChestxError
 from chestx.findings import DEFAULT_THRESHOLD
+from chestx.metrics.calibration import known
 from chestx.trust.trust_config import DEFAULT_OPERATING_POINT
 
 
@@ -51,12 +52,12 @@ class OperatingPoint:
 
     def threshold(self, scores: np.ndarray, labels: np.ndarray) -> float | None:
         """The threshold of one finding from ``(N,)`` scores and 0/1 labels (``None`` when the
-        labels are all one value)."""
-        y = np.asarray(labels) > 0.5
+        labels are all one value). Unknown (``nan``) labels are left out."""
+        scores, y = known(scores, labels)
+        y = y > 0.5
         if y.all() or not y.any():
             return None
-        fpr, tpr, thresholds = roc_curve(y, np.asarray(scores, dtype=np.float64),
-                                         drop_intermediate=False)
+        fpr, tpr, thresholds = roc_curve(y, scores, drop_intermediate=False)
         thresholds = np.minimum(thresholds, 1.0)  # roc_curve's first is +inf: "none positive"
         if self.kind == "youden":
             return float(thresholds[int(np.argmax(tpr - fpr))])
@@ -75,9 +76,11 @@ class OperatingPoint:
 
 def sensitivity_specificity(scores: np.ndarray, labels: np.ndarray, threshold: float
                             ) -> tuple[float, float]:
-    """Sensitivity and specificity of ``scores >= threshold`` against 0/1 ``labels``."""
-    y = np.asarray(labels) > 0.5
-    positive = np.asarray(scores) >= threshold
+    """Sensitivity and specificity of ``scores >= threshold`` against 0/1 ``labels`` (unknown,
+    ``nan``, labels left out)."""
+    scores, y = known(scores, labels)
+    y = y > 0.5
+    positive = scores >= threshold
     sensitivity = float(positive[y].mean()) if y.any() else float("nan")
     specificity = float((~positive[~y]).mean()) if (~y).any() else float("nan")
     return sensitivity, specificity

@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+from chestx.metrics.calibration import known
+
 #: Temperatures are searched in ``[exp(-LOG_T_LIMIT), exp(LOG_T_LIMIT)]``.
 LOG_T_LIMIT = 5.0
 
@@ -30,11 +32,11 @@ def binary_nll(logits: np.ndarray, labels: np.ndarray) -> float:
 
 def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float | None:
     """The ``T > 0`` minimizing :func:`binary_nll` of ``(N,)`` ``logits / T``; ``None`` when
-    the labels are all one value (nothing to fit)."""
-    y = np.asarray(labels) > 0.5
+    the labels are all one value (nothing to fit). Unknown (``nan``) labels are left out."""
+    z, y = known(logits, labels)
+    y = y > 0.5
     if y.all() or not y.any():
         return None
-    z = np.asarray(logits, dtype=np.float64)
     result = minimize_scalar(lambda log_t: binary_nll(z / np.exp(log_t), y),
                              bounds=(-LOG_T_LIMIT, LOG_T_LIMIT), method="bounded",
                              options={"xatol": 1e-6})
