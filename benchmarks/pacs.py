@@ -10,8 +10,8 @@ times each client retrieving every study into an empty folder:
 - curl, one WADO-RS request per study (multipart, the stored transfer syntax), one at a time;
 - dcmtk ``getscu``, one C-GET for all studies; ``movescu`` + ``storescp``, one C-MOVE for all.
 
-It prints instances/s, MB/s, CPU seconds of the client and of Orthanc, and the ratios the
-issue is judged by (chestx over its baseline, measured in the same run). Usage::
+It prints instances/s, MB/s, CPU seconds of the client and of Orthanc, and the ratios that
+matter (chestx over its baseline, measured in the same run). Usage::
 
     .venv/bin/python benchmarks/pacs.py [--small] [--images 100] [--studies 40] [--pixels 2048]
 """
