@@ -19,7 +19,7 @@ by every command that boxes maps; without one, every finding gets :data:`DEFAULT
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -95,6 +95,21 @@ def extent_of(state: Mapping) -> BoxExtent:
     return BoxExtent.from_dict(state.get(EXTENT_KEY))
 
 
+def boxed_maps(maps: Iterable[MapItem], gt: pd.DataFrame
+               ) -> Iterator[tuple[str, tuple[int, int], str, np.ndarray, pd.DataFrame]]:
+    """``(image, image_size (H, W), finding, heatmap (S, S), its boxes)`` for every image of
+    ``maps`` and finding that has ground-truth boxes in ``gt`` and is among the map's
+    classes: the one walk of maps against boxes that every map measure shares."""
+    by_image = {name: rows for name, rows in gt.groupby("Image Index", sort=False)}
+    for image, size, classes, heatmaps, *_ in maps:
+        rows = by_image.get(image)
+        if rows is None:
+            continue
+        for finding, boxes in rows.groupby("Finding Label", sort=False):
+            if finding in classes:
+                yield image, tuple(size), finding, heatmaps[list(classes).index(finding)], boxes
+
+
 def level_overlaps(maps: Iterable[MapItem], gt: pd.DataFrame,
                    levels: Sequence[float] = LEVELS,
                    registration: Registration | None = None) -> pd.DataFrame:
@@ -114,24 +129,16 @@ def level_overlaps(maps: Iterable[MapItem], gt: pd.DataFrame,
         ``image, finding, gt_id, level, iobb, iou``: one row per ground-truth box and level
         (``gt_id`` indexes ``gt``'s rows; 0 overlap when the map gives no box).
     """
-    by_image = {name: rows for name, rows in gt.groupby("Image Index", sort=False)}
     generators = {lv: RegionBoxGenerator(level=lv) for lv in levels}
     records = []
-    for image, size, classes, heatmaps, *_ in maps:
-        rows = by_image.get(image)
-        if rows is None:
-            continue
-        for finding, boxes in rows.groupby("Finding Label", sort=False):
-            if finding not in classes:
-                continue
-            heat = heatmaps[list(classes).index(finding)]
-            truth = boxes[["x", "y", "w", "h"]].to_numpy(np.float64)
-            for level, generator in generators.items():
-                found = generator(heat, tuple(size), finding, registration=registration)
-                box = np.array(found[0].xywh if found else (0.0, 0.0, 0.0, 0.0))
-                overlap = {m: ELEMENTWISE[m](box[None], truth) for m in ("iobb", "iou")}
-                records.extend((image, finding, gt_id, level, overlap["iobb"][k],
-                                overlap["iou"][k]) for k, gt_id in enumerate(boxes.index))
+    for image, size, finding, heat, boxes in boxed_maps(maps, gt):
+        truth = boxes[["x", "y", "w", "h"]].to_numpy(np.float64)
+        for level, generator in generators.items():
+            found = generator(heat, size, finding, registration=registration)
+            box = np.array(found[0].xywh if found else (0.0, 0.0, 0.0, 0.0))
+            overlap = {m: ELEMENTWISE[m](box[None], truth) for m in ("iobb", "iou")}
+            records.extend((image, finding, gt_id, level, overlap["iobb"][k],
+                            overlap["iou"][k]) for k, gt_id in enumerate(boxes.index))
     return pd.DataFrame(records, columns=["image", "finding", "gt_id", "level", "iobb", "iou"])
 
 

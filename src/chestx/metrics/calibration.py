@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from chestx.atomic import atomic_path
+from chestx.metrics.figures import write_figure
 
 #: Bins of the ECE and of the reliability diagram (Guo et al. use 15).
 ECE_BINS = 15
@@ -106,8 +106,4 @@ def plot_reliability(before: np.ndarray, after: np.ndarray, labels: np.ndarray,
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle(f"{title}: observed frequency vs predicted probability, {bins} bins")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return write_figure(fig, path)

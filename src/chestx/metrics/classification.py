@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
-from chestx.atomic import atomic_path
+from chestx.metrics.figures import write_figure
 
 
 def per_class_auc(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -83,8 +83,4 @@ def plot_roc(labels: np.ndarray, scores: np.ndarray, classes: Sequence[str],
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8, title="finding (AUC)")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return write_figure(fig, path)

@@ -45,6 +45,7 @@ from chestx.data.releases import DataOptions, ground_truth_boxes
 from chestx.errors import ChestxError
 from chestx.findings import FINDINGS, canonical
 from chestx.localize.geometry import ELEMENTWISE
+from chestx.metrics.figures import write_figure
 
 #: Thresholds of the paper's Table 4 (and 19): a hit needs IoBB > T.
 IOBB_THRESHOLDS: tuple[float, ...] = (0.1, 0.25, 0.5, 0.75, 0.9)
@@ -344,8 +345,4 @@ def plot_froc(boxes: dict[str, pd.DataFrame], gt: pd.DataFrame, path: str | os.P
     axes[0].legend(title="generator")
     fig.suptitle(f"Accuracy against false positives{': ' + title if title else ''}")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
-    plt.close(fig)
-    return path
+    return write_figure(fig, path, dpi=100)

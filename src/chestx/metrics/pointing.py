@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from chestx.findings import FINDINGS
-from chestx.localize.extent import TARGETS, BoxExtent, MapItem, level_accuracy
+from chestx.localize.extent import TARGETS, BoxExtent, MapItem, boxed_maps, level_accuracy
 from chestx.localize.heatmaps import upsample_heatmap
 from chestx.localize.registration import Registration
 from chestx.metrics.localization import RESULT_COLUMNS
@@ -49,18 +49,11 @@ def pointing_hits(maps: Iterable[MapItem], gt: pd.DataFrame,
                   registration: Registration | None = None) -> pd.DataFrame:
     """``image, finding, row, col, hit`` per image and finding of ``gt`` among the maps'
     classes (``maps``: ``(image, image_size, classes, heatmaps (C, S, S), ...)``)."""
-    by_image = {name: rows for name, rows in gt.groupby("Image Index", sort=False)}
     records = []
-    for image, size, classes, heatmaps, *_ in maps:
-        rows = by_image.get(image)
-        if rows is None:
-            continue
-        for finding, boxes in rows.groupby("Finding Label", sort=False):
-            if finding in classes:
-                point = map_maximum(heatmaps[list(classes).index(finding)], tuple(size),
-                                    registration)
-                records.append((image, finding, *point,
-                                point_in_boxes(point, boxes[["x", "y", "w", "h"]].to_numpy())))
+    for image, size, finding, heat, boxes in boxed_maps(maps, gt):
+        point = map_maximum(heat, size, registration)
+        records.append((image, finding, *point,
+                        point_in_boxes(point, boxes[["x", "y", "w", "h"]].to_numpy())))
     return pd.DataFrame(records, columns=["image", "finding", "row", "col", "hit"])
 
 
