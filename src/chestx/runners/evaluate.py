@@ -279,7 +279,10 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
                                 image_ids: Sequence[str] | None = None,
                                 heatmap: str = DEFAULT_SOURCE, extent: BoxExtent | None = None,
                                 scope: str = "", save_heatmaps: bool = False,
-                                release: Release | None = None) -> dict[str, pd.DataFrame]:
+                                release: Release | None = None,
+                                gt: pd.DataFrame | None = None,
+                                paths: dict[str, Path] | None = None
+                                ) -> dict[str, pd.DataFrame]:
     """The localization half of ``chestx evaluate`` (needs ``root/BBox_List_2017.csv``).
 
     Boxes each ground-truth image with every generator in ``methods`` (default: chestx's
@@ -292,19 +295,22 @@ def evaluate_model_localization(model, root: str | os.PathLike, out_dir: str | o
     ``heatmaps/<stem>__<Finding>.png``. Prints ``scope`` (which boxes are scored), the
     Table 4 and Table 7 layouts of every method and one summary line per method. Only the
     ground-truth images among ``image_ids`` (when given) that can be read are used. Returns
-    ``{method: scores}`` (empty when no ground-truth image is left). The boxes are
-    ``release.boxes`` when given (VinDr-CXR, RSNA), else ``root/BBox_List_2017.csv``.
+    ``{method: scores}`` (empty when no ground-truth image is left). The boxes are ``gt``
+    when given (already read by the caller), else ``release.boxes`` (VinDr-CXR, RSNA), else
+    ``root/BBox_List_2017.csv``; the images ``paths`` (Image Index -> file) when given.
     """
     methods = list(methods or dict.fromkeys([DEFAULT_METHOD, "paper", "peak"]))
     extent = extent or BoxExtent()
-    gt = release.boxes if release is not None else read_bbox_list(root)
+    if gt is None:
+        gt = release.boxes if release is not None else read_bbox_list(root)
     gt = gt[list(gt.columns[:6])]  # one box per row, whatever reader drew it
     if image_ids is not None:
         gt = gt[gt["Image Index"].isin(set(image_ids))]
     if gt.empty:
         echo("localization: no ground-truth boxes on the evaluated images; skipped")
         return {}
-    paths = release.image_paths() if release is not None else find_images(root)
+    if paths is None:
+        paths = release.image_paths() if release is not None else find_images(root)
     maps, problems = ground_truth_maps(model, paths, gt, batch_size, progress, heatmap)
     for problem in problems.values():
         echo(f"skipped: {problem}")
@@ -395,7 +401,7 @@ def add_localization(evaluation, data: str | os.PathLike, progress: bool = True,
                                           evaluation.out, progress=progress, echo=echo,
                                           image_ids=scored, heatmap=heatmap, extent=extent,
                                           scope=scope, save_heatmaps=save_heatmaps,
-                                          release=release)
+                                          release=release, gt=gt, paths=images)
     for i, method in enumerate(results):
         suffix = "" if i == 0 else f"_{method}"
         evaluation.files[f"boxes{suffix}"] = evaluation.out / f"boxes{suffix}.csv"
